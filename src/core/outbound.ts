@@ -1,0 +1,131 @@
+import { z } from 'zod';
+
+/**
+ * The channel-neutral outbound message model. Flows say what to show; each channel renders
+ * it into its platform's richest fitting format. Money is in integer minor units.
+ */
+
+/** A choice the customer can tap: it comes back as a `payload` event. */
+export const choiceSchema = z.object({
+  title: z.string().min(1),
+  payload: z.string().min(1),
+});
+export type Choice = z.infer<typeof choiceSchema>;
+
+/** A button: a choice, or a link to open. */
+export const buttonSchema = z.union([
+  choiceSchema,
+  z.object({ title: z.string().min(1), url: z.url() }),
+]);
+export type Button = z.infer<typeof buttonSchema>;
+
+const moneySchema = z.number().int();
+
+/** Whether a message answers the customer or is news the shop sends on its own (order updates). */
+export const intentSchema = z.enum(['response', 'update']);
+
+export const textMessageSchema = z.object({
+  kind: z.literal('text'),
+  text: z.string().min(1),
+  /** Actions attached to this message (a few; channels cap them). */
+  buttons: z.array(buttonSchema).optional(),
+  /** Suggested answers shown under the message (a few more; channels cap them). */
+  quickReplies: z.array(choiceSchema).optional(),
+});
+
+export const productCardSchema = z.object({
+  id: z.string(),
+  article: z.string().optional(),
+  title: z.string(),
+  description: z.string(),
+  price: moneySchema,
+  currency: z.string().length(3),
+  /** The price as the customer reads it, e.g. "€12.50". */
+  priceText: z.string(),
+  imageUrl: z.string().optional(),
+  available: z.boolean(),
+  buttons: z.array(buttonSchema),
+});
+export type ProductCard = z.infer<typeof productCardSchema>;
+
+export const productsMessageSchema = z.object({
+  kind: z.literal('products'),
+  text: z.string().optional(),
+  products: z.array(productCardSchema).min(1),
+  quickReplies: z.array(choiceSchema).optional(),
+});
+
+export const postalAddressSchema = z.object({
+  street1: z.string(),
+  street2: z.string().optional(),
+  city: z.string(),
+  postalCode: z.string(),
+  state: z.string(),
+  country: z.string(),
+});
+export type PostalAddress = z.infer<typeof postalAddressSchema>;
+
+export const receiptMessageSchema = z.object({
+  kind: z.literal('receipt'),
+  orderId: z.number().int(),
+  orderNumber: z.string(),
+  recipientName: z.string(),
+  currency: z.string().length(3),
+  paymentMethod: z.string(),
+  orderUrl: z.string().optional(),
+  /** Seconds since the epoch. */
+  timestamp: z.number().int(),
+  /** The delivery address when the order ships; as one line when it is not structured. */
+  address: postalAddressSchema.optional(),
+  addressText: z.string().optional(),
+  delivery: z.enum(['pickup', 'shipping']),
+  items: z
+    .array(
+      z.object({
+        title: z.string(),
+        subtitle: z.string().optional(),
+        quantity: z.number().int().positive(),
+        price: moneySchema,
+        currency: z.string().length(3),
+        imageUrl: z.string().optional(),
+      }),
+    )
+    .min(1),
+  summary: z.object({
+    subtotal: moneySchema,
+    shippingCost: moneySchema,
+    totalTax: moneySchema,
+    totalCost: moneySchema,
+  }),
+  adjustments: z.array(z.object({ name: z.string(), amount: moneySchema })),
+  /** The receipt as plain lines, for channels without a receipt template. */
+  text: z.string(),
+});
+
+export const shippingUpdateMessageSchema = z.object({
+  kind: z.literal('shipping_update'),
+  orderId: z.number().int(),
+  status: z.number().int(),
+  statusText: z.string(),
+  text: z.string(),
+  packageNumber: z.string().optional(),
+  trackingUrl: z.string().optional(),
+  imageUrl: z.string().optional(),
+});
+
+export const outboundMessageSchema = z
+  .discriminatedUnion('kind', [
+    textMessageSchema,
+    productsMessageSchema,
+    receiptMessageSchema,
+    shippingUpdateMessageSchema,
+  ])
+  .and(z.object({ intent: intentSchema.optional() }));
+
+export type OutboundMessage = z.infer<typeof outboundMessageSchema>;
+export type TextMessage = z.infer<typeof textMessageSchema> & { intent?: 'response' | 'update' };
+export type ProductsMessage = z.infer<typeof productsMessageSchema> & { intent?: 'response' | 'update' };
+export type ReceiptMessage = z.infer<typeof receiptMessageSchema> & { intent?: 'response' | 'update' };
+export type ShippingUpdateMessage = z.infer<typeof shippingUpdateMessageSchema> & {
+  intent?: 'response' | 'update';
+};

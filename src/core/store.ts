@@ -1,0 +1,183 @@
+import type { DispatchedEffect } from './effects.js';
+import type { InboundEvent } from './events.js';
+import { conversationKey, type ActorKey, type Address, type OrderId } from './ids.js';
+
+/**
+ * The durable store port. Every method is a promise so that a networked database can
+ * implement it; the embedded ones answer at once. One conformance suite
+ * (`test/stores/conformance.ts`) runs against every implementation.
+ */
+
+/** A stored inbound event. `seq` is the arrival order across the whole inbox. */
+export interface InboxItem {
+  readonly seq: number;
+  readonly event: InboundEvent;
+}
+
+/** A persisted actor: XState's persisted snapshot in a versioned envelope. */
+export interface SnapshotEnvelope {
+  readonly flowId: string;
+  readonly flowVersion: number;
+  /** Incremented by every save; a save names the revision it read (optimistic concurrency). */
+  readonly rev: number;
+  readonly snapshot: unknown;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'blocked';
+
+/** An effect waiting in, or gone through, the outbox. Reply rows are the message log. */
+export interface OutboxItem {
+  readonly id: number;
+  /** Effects of one lane go out one at a time, in id order (a customer's replies keep their order). */
+  readonly lane: string;
+  readonly effect: DispatchedEffect;
+  readonly status: OutboxStatus;
+  readonly attempts: number;
+  /** Milliseconds since the epoch: not before this. */
+  readonly availableAt: number;
+  readonly createdAt: number;
+  /** The platform's id for a sent message. */
+  readonly platformId?: string;
+  readonly error?: string;
+  /** Delivery history of a sent message: sent, delivered, read, failed, with times. */
+  readonly history: readonly { status: string; at: number; error?: string }[];
+}
+
+export interface OrderRecord {
+  readonly id: OrderId;
+  readonly customer: Address;
+  readonly customerId: number;
+  readonly status: number;
+  readonly paid: boolean;
+  readonly total: number;
+  readonly currency: string;
+  /** The order model as commerce wrote it (items, delivery, recipient, sums). */
+  readonly data: Record<string, unknown>;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface CustomerRecord {
+  /** The merchant-facing `user_id`. */
+  readonly id: number;
+  readonly address: Address;
+  readonly createdAt: number;
+}
+
+export const taskStatus = { waiting: 0, done: 1, removed: 2, failed: 3 } as const;
+export type TaskStatus = (typeof taskStatus)[keyof typeof taskStatus];
+
+export interface TaskRecord {
+  readonly id: number;
+  readonly customer: Address;
+  readonly command: string;
+  /** Milliseconds since the epoch. */
+  readonly dueAt: number;
+  readonly status: TaskStatus;
+  /** When the task was handed to the conversation (it can no longer be removed). */
+  readonly firedAt?: number;
+  readonly doneAt?: number;
+}
+
+export interface NewOrder {
+  readonly id: OrderId;
+  readonly customer: Address;
+  readonly total: number;
+  readonly currency: string;
+  readonly data: Record<string, unknown>;
+}
+
+export interface NewOutboxItem {
+  readonly lane: string;
+  readonly effect: DispatchedEffect;
+}
+
+/** Everything one processed event changes, written in one transaction. */
+export interface Commit {
+  readonly key: ActorKey;
+  /** The inbox row this commit marks done. */
+  readonly seq: number;
+  /** The revision that was loaded (0 when the actor was new). */
+  readonly expectedRev: number;
+  readonly envelope: Omit<SnapshotEnvelope, 'rev'>;
+  readonly outbox: readonly NewOutboxItem[];
+  /** Events for other actors (a `tell`, an `order_created`), deduplicated like any inbound event. */
+  readonly inbox: readonly InboundEvent[];
+  readonly createOrders: readonly NewOrder[];
+  readonly updateOrders: readonly { id: OrderId; status?: number; paid?: boolean }[];
+  readonly tasks: readonly { customer: Address; command: string; dueAt: number }[];
+  /** The task whose `task_due` event this commit handles; it becomes done. */
+  readonly completeTask?: number;
+  /** The customer this event came from: created on the first one. */
+  readonly customer?: Address;
+  readonly at: number;
+}
+
+export type CommitResult =
+  | { readonly ok: true; readonly rev: number; readonly outbox: readonly OutboxItem[]; readonly inbox: readonly InboxItem[] }
+  | { readonly ok: false; readonly reason: 'conflict' };
+
+export interface ListOrdersQuery {
+  readonly status?: number;
+  readonly limit: number;
+  /** Orders with an id greater than this (paging). */
+  readonly after?: number;
+}
+
+export interface Store {
+  /** Stores new events; an event whose id is already stored is skipped. Answers what was new. */
+  append(events: readonly InboundEvent[]): Promise<InboxItem[]>;
+  /** Events not yet done, in arrival order, after `afterSeq`. */
+  pending(afterSeq: number, limit: number): Promise<InboxItem[]>;
+  /** Marks an event that cannot be processed as failed, with the reason, so its actor moves on. */
+  fail(seq: number, reason: string): Promise<void>;
+
+  load(key: ActorKey): Promise<SnapshotEnvelope | null>;
+  /** Applies each commit in its own transaction-safe unit, all in one transaction where the store can. */
+  commit(commits: readonly Commit[]): Promise<CommitResult[]>;
+
+  /** Outbox rows still to dispatch, in id order. */
+  pendingOutbox(afterId: number, limit: number): Promise<OutboxItem[]>;
+  markSent(results: readonly { id: number; platformId?: string; at: number }[]): Promise<void>;
+  markRetry(id: number, availableAt: number, error: string): Promise<void>;
+  markFailed(id: number, status: 'failed' | 'blocked', error: string, at: number): Promise<void>;
+  /** Records what the platform says happened to a sent message (by the platform's id). */
+  messageStatus(platformId: string, status: string, at: number, error?: string): Promise<boolean>;
+  getOutbox(id: number): Promise<OutboxItem | null>;
+  /** The messages sent to one customer, newest last, with id greater than `afterId`. */
+  messagesTo(address: Address, afterId: number, limit: number): Promise<OutboxItem[]>;
+
+  allocateOrderIds(count: number): Promise<OrderId[]>;
+  getOrder(id: OrderId): Promise<OrderRecord | null>;
+  listOrders(query: ListOrdersQuery): Promise<OrderRecord[]>;
+
+  findCustomer(address: Omit<Address, 'account'> & { account?: string }): Promise<CustomerRecord | null>;
+  getCustomer(id: number): Promise<CustomerRecord | null>;
+
+  addTask(task: { customer: Address; command: string; dueAt: number }): Promise<TaskRecord>;
+  /** Removes a waiting task that has not fired; answers false when it is gone or already ran. */
+  removeTask(id: number): Promise<boolean>;
+  getTask(id: number): Promise<TaskRecord | null>;
+  /**
+   * Fires waiting tasks due by `now`, in due order: marks each fired and appends its
+   * `taskDueEvent` to the inbox in the same transaction. Answers the appended events.
+   */
+  fireDueTasks(now: number, limit: number): Promise<InboxItem[]>;
+  /** The due time of the earliest waiting task that has not fired. */
+  nextTaskAt(): Promise<number | null>;
+
+  close(): Promise<void>;
+}
+
+/** The inbox event that runs a due task in its customer's conversation. */
+export function taskDueEvent(task: TaskRecord): InboundEvent {
+  return {
+    type: 'task_due',
+    id: `task:${task.id}`,
+    key: conversationKey(task.customer),
+    at: task.dueAt,
+    address: task.customer,
+    taskId: task.id,
+    command: task.command,
+  };
+}
