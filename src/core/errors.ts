@@ -41,3 +41,26 @@ export function toEngineError(error: unknown, fallback: ErrorCode = 'INTERNAL'):
   const message = error instanceof Error ? error.message : String(error);
   return new EngineError(fallback, message, { cause: error });
 }
+
+/**
+ * A delivery failed. `retryable` says whether the dispatcher tries again (after
+ * `retryAfterMs` when the platform gave a wait hint); otherwise the message is marked
+ * `failed`, or `blocked` when the platform's policy forbids it (outside a messaging window).
+ */
+export class DeliveryError extends EngineError {
+  constructor(
+    message: string,
+    readonly delivery: {
+      readonly retryable: boolean;
+      readonly retryAfterMs?: number;
+      readonly blocked?: boolean;
+      /** The platform's own error code, kept in the message log. */
+      readonly platformCode?: string | number;
+      /** The credentials were refused: the channel is unhealthy until they change. */
+      readonly unauthorized?: boolean;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super('CHANNEL', message, options);
+  }
+}

@@ -1,0 +1,68 @@
+import type { Channel } from './channel.js';
+import type { DispatchedEffect, EffectOf } from './effects.js';
+import type { InboundEvent, InboundEventInput } from './events.js';
+import type { FlowDefinition } from './flow.js';
+import type { Logger } from './logger.js';
+import type { OutboxItem, Store } from './store.js';
+
+/** Sends one outbox effect of a type that is not a `reply` (a CRM notification). */
+export type EffectHandler<E extends DispatchedEffect = DispatchedEffect> = (
+  effect: E,
+  item: OutboxItem,
+) => Promise<{ platformId?: string } | void>;
+
+/** Counters the engine reports as it works; `server/` turns them into metrics. */
+export interface EngineObserver {
+  ingested?(accepted: number, duplicates: number): void;
+  processed?(event: InboundEvent, seconds: number, outcome: 'ok' | 'failed' | 'recovered'): void;
+  dispatched?(type: DispatchedEffect['type'], outcome: 'sent' | 'retry' | 'failed' | 'blocked' | 'dead', seconds: number): void;
+}
+
+export interface EngineOptions<S> {
+  readonly store: Store;
+  readonly flows: readonly FlowDefinition<S>[];
+  /** Services the flows read (the catalog, the texts): handed to each flow's `machine`. */
+  readonly services: S;
+  /** Outbound channels by name (`web`, `messenger`, …): replies go out through them. */
+  readonly channels?: readonly Channel[];
+  /** Handlers of other dispatched effects, such as `notify_crm`. */
+  readonly handlers?: { readonly notify_crm?: EffectHandler<EffectOf<'notify_crm'>> };
+  readonly logger?: Logger;
+  readonly observer?: EngineObserver;
+  /** Milliseconds since the epoch; tests drive it. */
+  readonly clock?: () => number;
+  /** Sends in flight at once across all customers (each customer's replies stay in order). */
+  readonly maxInFlight?: number;
+  /** Delivery attempts before an effect is given up as dead. */
+  readonly maxAttempts?: number;
+  /** First retry delay; doubled each attempt, with jitter, capped by `maxBackoffMs`. */
+  readonly baseBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export interface IngestResult {
+  /** Events stored now. */
+  readonly accepted: number;
+  /** Events whose id was stored before: acknowledged, not stored again. */
+  readonly duplicates: number;
+}
+
+export interface Engine {
+  readonly store: Store;
+  /**
+   * Validates and durably stores events (deduplicated by id), then processes them in the
+   * background. Resolves once they are stored: that is when a webhook may answer 200.
+   * Throws `EngineError('BAD_REQUEST')` naming the field when an event is malformed.
+   */
+  ingest(events: readonly InboundEventInput[]): Promise<IngestResult>;
+  /** Picks up events and effects left by a previous run, and starts the scheduler. */
+  start(): Promise<void>;
+  /** Stops taking events and drains in-flight work (until `timeoutMs`); the store stays open. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Wakes the scheduler: a task was added outside a flow (the merchant API); resolves once due tasks fired. */
+  tasksChanged(): Promise<void>;
+  /** Resolves when nothing is queued or in flight (tests, the CLI's in-process chat). */
+  idle(): Promise<void>;
+  /** Channels whose credentials were refused, by name. */
+  unhealthyChannels(): string[];
+}

@@ -1,0 +1,136 @@
+import type { Channel } from './channel.js';
+import { Dispatcher } from './dispatcher.js';
+import type { Engine, EngineObserver, EngineOptions, IngestResult } from './engine-types.js';
+import { EngineError } from './errors.js';
+import { inboundEventSchema, type InboundEvent, type InboundEventInput } from './events.js';
+import { silentLogger } from './logger.js';
+import { Batcher } from './batcher.js';
+import { Router } from './plan.js';
+import { Processor } from './processor.js';
+import { compileFlow } from './runtime.js';
+import { Scheduler } from './scheduler.js';
+import type { InboxItem } from './store.js';
+
+const recoveryPage = 1_000;
+
+/**
+ * Creates an engine: events in through `ingest`, flows stepped one event at a time per
+ * actor, effects committed with the snapshot and sent from the outbox.
+ * @example
+ * const engine = createEngine({ store: createMemoryStore(), flows: shopFlows, services, channels: [web] });
+ * await engine.start();
+ * await engine.ingest([{ type: 'text', id: 'm1', key: 'conv:web:shop:u1', at: Date.now(), address, text: 'hi' }]);
+ */
+export function createEngine<S>(options: EngineOptions<S>): Engine {
+  const { store } = options;
+  const logger = options.logger ?? silentLogger;
+  const observer: EngineObserver = options.observer ?? {};
+  const clock = options.clock ?? Date.now;
+  const router = new Router(options.flows.map((flow) => compileFlow(flow, options.services)));
+  const channels = new Map<string, Channel>((options.channels ?? []).map((channel) => [channel.name, channel]));
+
+  const dispatcher = new Dispatcher({
+    store,
+    channels,
+    handlers: options.handlers ?? {},
+    logger,
+    observer,
+    clock,
+    maxInFlight: options.maxInFlight ?? 64,
+    maxAttempts: options.maxAttempts ?? 12,
+    baseBackoffMs: options.baseBackoffMs ?? 500,
+    maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
+  });
+  let scheduler: Scheduler | undefined;
+  const processor = new Processor({
+    store,
+    router,
+    logger,
+    observer,
+    clock,
+    committed: (outbox, earliestTask) => {
+      if (outbox.length > 0) dispatcher.enqueue(outbox);
+      if (earliestTask !== null) void scheduler?.wake(earliestTask);
+    },
+  });
+  scheduler = new Scheduler(store, (items) => processor.enqueue(items), clock, logger);
+
+  let started = false;
+  let stopping = false;
+  const appender = new Batcher<InboundEvent, InboxItem[]>((events) => store.append(events));
+
+  async function ingest(inputs: readonly InboundEventInput[]): Promise<IngestResult> {
+    if (stopping) throw new EngineError('SHUTTING_DOWN', 'the engine is shutting down');
+    const events = inputs.map((input, index) => {
+      const parsed = inboundEventSchema.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = [index, ...(issue?.path ?? [])].join('.');
+        throw new EngineError('BAD_REQUEST', `event ${field}: ${issue?.message ?? 'invalid'}`);
+      }
+      const event = router.route(parsed.data);
+      if (!router.serves(event.key)) throw new EngineError('BAD_REQUEST', `event ${index}.key: no flow serves ${event.key}`);
+      return event;
+    });
+    if (events.length === 0) return { accepted: 0, duplicates: 0 };
+    const stored = await appender.add(events);
+    const mine = new Set(events.map((event) => event.id));
+    const fresh = stored.filter((item) => mine.has(item.event.id));
+    observer.ingested?.(fresh.length, events.length - fresh.length);
+    if (started) processor.enqueue(fresh);
+    return { accepted: fresh.length, duplicates: events.length - fresh.length };
+  }
+
+  async function start(): Promise<void> {
+    if (started) return;
+    started = true;
+    stopping = false;
+    for (let after = 0; ; ) {
+      const items = await store.pending(after, recoveryPage);
+      processor.enqueue(items);
+      if (items.length < recoveryPage) break;
+      after = items[items.length - 1]!.seq;
+    }
+    for (let after = 0; ; ) {
+      const items = await store.pendingOutbox(after, recoveryPage);
+      dispatcher.enqueue(items);
+      if (items.length < recoveryPage) break;
+      after = items[items.length - 1]!.id;
+    }
+    scheduler?.start();
+    logger.info({ queued: processor.queued, outbox: dispatcher.pending }, 'engine started');
+  }
+
+  async function stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    scheduler?.stop();
+    const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
+    const drained = await Promise.race([
+      processor.drained().then(() => dispatcher.settled(false)).then(() => 'drained' as const),
+      deadline,
+    ]);
+    dispatcher.stop();
+    await Promise.race([dispatcher.settled(false), deadline]);
+    started = false;
+    logger.info({ drained: drained === 'drained', queued: processor.queued, outbox: dispatcher.pending }, 'engine stopped');
+  }
+
+  async function idle(): Promise<void> {
+    for (;;) {
+      await processor.drained();
+      await dispatcher.settled(true);
+      if (processor.queued === 0 && dispatcher.pending === 0) return;
+    }
+  }
+
+  return {
+    store,
+    ingest,
+    start,
+    stop,
+    idle,
+    tasksChanged: () => scheduler?.wake() ?? Promise.resolve(),
+    unhealthyChannels: () => dispatcher.unhealthyChannels(),
+  };
+}
