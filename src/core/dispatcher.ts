@@ -4,6 +4,7 @@ import type { Channel } from './channel.js';
 import type { EffectHandler, EngineObserver } from './engine-types.js';
 import { DeliveryError } from './errors.js';
 import type { DispatchedEffect, EffectOf } from './effects.js';
+import type { Address } from './ids.js';
 import type { Logger } from './logger.js';
 import type { OutboxItem, Store } from './store.js';
 
@@ -14,6 +15,8 @@ export interface DispatcherOptions {
   readonly logger: Logger;
   readonly observer: EngineObserver;
   readonly clock: () => number;
+  /** When a customer last wrote (ms), if known: read for every reply. */
+  readonly lastInboundAt: (to: Address) => Promise<number | undefined>;
   readonly maxInFlight: number;
   readonly maxAttempts: number;
   readonly baseBackoffMs: number;
@@ -148,7 +151,12 @@ export class Dispatcher {
     if (effect.type === 'reply') {
       const channel = this.options.channels.get(effect.to.channel);
       if (!channel) throw new DeliveryError(`channel ${effect.to.channel} is not configured`, { retryable: false });
-      const result = await channel.send(effect.to, effect.message, { outboxId: item.id, attempt: item.attempts });
+      const lastInboundAt = await this.options.lastInboundAt(effect.to);
+      const result = await channel.send(effect.to, effect.message, {
+        outboxId: item.id,
+        attempt: item.attempts,
+        ...(lastInboundAt === undefined ? {} : { lastInboundAt }),
+      });
       this.#unhealthy.delete(channel.name);
       return result;
     }

@@ -39,7 +39,8 @@ export const effectSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-export type Effect = z.infer<typeof effectSchema>;
+/** An effect as a flow writes it (a told event's key is a plain string; the engine checks it). */
+export type Effect = z.input<typeof effectSchema>;
 export type EffectType = Effect['type'];
 export type EffectOf<T extends EffectType> = Extract<Effect, { type: T }>;
 

@@ -3,6 +3,7 @@ import { Dispatcher } from './dispatcher.js';
 import type { Engine, EngineObserver, EngineOptions, IngestResult } from './engine-types.js';
 import { EngineError } from './errors.js';
 import { inboundEventSchema, type InboundEvent, type InboundEventInput } from './events.js';
+import { conversationKey, type Address } from './ids.js';
 import { silentLogger } from './logger.js';
 import { Batcher } from './batcher.js';
 import { Router } from './plan.js';
@@ -29,6 +30,23 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
   const router = new Router(options.flows.map((flow) => compileFlow(flow, options.services)));
   const channels = new Map<string, Channel>((options.channels ?? []).map((channel) => [channel.name, channel]));
 
+  // When each customer last wrote, for channels with a messaging window; the store has
+  // the rest (a customer not seen since start), and this keeps the hot ones in memory.
+  const lastInbound = new Map<string, number>();
+  const seen = (key: string, at: number) => {
+    lastInbound.delete(key);
+    lastInbound.set(key, at);
+    if (lastInbound.size > 50_000) lastInbound.delete(lastInbound.keys().next().value!);
+  };
+  const lastInboundAt = async (to: Address): Promise<number | undefined> => {
+    const key = conversationKey(to);
+    const known = lastInbound.get(key);
+    if (known !== undefined) return known;
+    const at = (await store.findCustomer(to))?.lastInboundAt;
+    if (at !== undefined && !lastInbound.has(key)) seen(key, at);
+    return at;
+  };
+
   const dispatcher = new Dispatcher({
     store,
     channels,
@@ -36,24 +54,25 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     logger,
     observer,
     clock,
+    lastInboundAt,
     maxInFlight: options.maxInFlight ?? 64,
     maxAttempts: options.maxAttempts ?? 12,
     baseBackoffMs: options.baseBackoffMs ?? 500,
     maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
   });
-  let scheduler: Scheduler | undefined;
   const processor = new Processor({
     store,
     router,
     logger,
     observer,
     clock,
+    seen,
     committed: (outbox, earliestTask) => {
       if (outbox.length > 0) dispatcher.enqueue(outbox);
-      if (earliestTask !== null) void scheduler?.wake(earliestTask);
+      if (earliestTask !== null) void scheduler.wake(earliestTask);
     },
   });
-  scheduler = new Scheduler(store, (items) => processor.enqueue(items), clock, logger);
+  const scheduler: Scheduler = new Scheduler(store, (items) => processor.enqueue(items), clock, logger);
 
   let started = false;
   let stopping = false;
@@ -97,14 +116,14 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
       if (items.length < recoveryPage) break;
       after = items[items.length - 1]!.id;
     }
-    scheduler?.start();
+    scheduler.start();
     logger.info({ queued: processor.queued, outbox: dispatcher.pending }, 'engine started');
   }
 
   async function stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     if (stopping) return;
     stopping = true;
-    scheduler?.stop();
+    scheduler.stop();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
     const drained = await Promise.race([
       processor.drained().then(() => dispatcher.settled(false)).then(() => 'drained' as const),
@@ -130,7 +149,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     start,
     stop,
     idle,
-    tasksChanged: () => scheduler?.wake() ?? Promise.resolve(),
+    tasksChanged: () => scheduler.wake(),
     unhealthyChannels: () => dispatcher.unhealthyChannels(),
   };
 }

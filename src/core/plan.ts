@@ -57,6 +57,9 @@ export class Router {
   }
 }
 
+/** Events the customer sent themselves (they open a platform's messaging window). */
+export const customerWritten = new Set<InboundEvent['type']>(['text', 'payload', 'product_question', 'cart_order', 'command']);
+
 export interface PlanInput {
   readonly event: InboundEvent;
   readonly seq: number;
@@ -128,6 +131,7 @@ export function planCommit({ event, seq, expectedRev, result, orderIds, router, 
   });
 
   const customer = keyKind(event.key) === 'order' ? undefined : event.address;
+  const wroteIt = customer !== undefined && customerWritten.has(event.type);
   return {
     key: event.key,
     seq,
@@ -140,6 +144,7 @@ export function planCommit({ event, seq, expectedRev, result, orderIds, router, 
     tasks,
     ...(event.type === 'task_due' ? { completeTask: event.taskId } : {}),
     ...(customer ? { customer } : {}),
+    ...(wroteIt ? { customerSeenAt: event.at } : {}),
     at,
   };
 }

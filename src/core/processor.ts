@@ -14,6 +14,8 @@ export interface ProcessorOptions {
   readonly clock: () => number;
   /** Called with what each batch committed: outbox rows to send, the earliest new task. */
   readonly committed: (outbox: readonly OutboxItem[], earliestTask: number | null) => void;
+  /** A customer wrote at `at` (their conversation key). */
+  readonly seen: (key: ActorKey, at: number) => void;
   /** Actors processed in one batch (one event each, one store transaction for all). */
   readonly batchSize?: number;
   /** Hot snapshots kept in memory. */
@@ -141,6 +143,8 @@ export class Processor {
       this.#remember(key, { ...stepped.envelope, rev: result.rev });
       for (const row of result.outbox) outbox.push(row);
       for (const row of result.inbox) told.push(row);
+      const seenAt = commits[i]!.customerSeenAt;
+      if (seenAt !== undefined) this.options.seen(item.event.key, seenAt);
       for (const task of commits[i]!.tasks) earliestTask = Math.min(earliestTask ?? task.dueAt, task.dueAt);
       observer.processed?.(item.event, elapsed / results.length, stepped.recovered ? 'recovered' : 'ok');
       if (stepped.recovered) logger.warn({ key, recovered: stepped.recovered }, 'stored snapshot could not be used as it was');

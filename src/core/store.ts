@@ -62,6 +62,8 @@ export interface CustomerRecord {
   readonly id: number;
   readonly address: Address;
   readonly createdAt: number;
+  /** When the customer last wrote (ms): channels with a messaging window read it. */
+  readonly lastInboundAt?: number;
 }
 
 export const taskStatus = { waiting: 0, done: 1, removed: 2, failed: 3 } as const;
@@ -110,6 +112,8 @@ export interface Commit {
   readonly completeTask?: number;
   /** The customer this event came from: created on the first one. */
   readonly customer?: Address;
+  /** Set when the customer wrote this event themselves: their last inbound time (kept at the latest). */
+  readonly customerSeenAt?: number;
   readonly at: number;
 }
 

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Channel } from '../../src/core/channel.js';
 import { createEngine } from '../../src/core/engine.js';
-import type { Engine } from '../../src/core/engine-types.js';
+import type { Engine, EngineOptions } from '../../src/core/engine-types.js';
 import { DeliveryError } from '../../src/core/errors.js';
 import { conversationKey, type Address } from '../../src/core/ids.js';
 import type { OutboundMessage } from '../../src/core/outbound.js';
 import type { Store } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
-import { echoFlow, echoOrderFlow, surveyFlow } from './echo-flows.js';
+import { echoFlow, echoOrderFlow, surveyFlow, type EchoServices } from './echo-flows.js';
 
 const alice: Address = { channel: 'test', account: 'shop', user: 'alice' };
 const bob: Address = { channel: 'test', account: 'shop', user: 'bob' };
@@ -63,7 +63,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function engineOn(store: Store, channel: Channel, extra: Partial<Parameters<typeof createEngine>[0]> = {}): Engine {
+function engineOn(store: Store, channel: Channel, extra: Partial<EngineOptions<EchoServices>> = {}): Engine {
   const engine = createEngine({
     store,
     flows: [echoFlow, echoOrderFlow, surveyFlow],
@@ -238,7 +238,8 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await first.stop({ timeoutMs: 200 });
     const channel = recordingChannel();
-    const second = engineOn(store, channel);
+    // A minute later, the first engine's retry is due.
+    const second = engineOn(store, channel, { clock: () => Date.now() + 61_000 });
     await second.start();
     await second.idle();
     expect(channel.sent.map((s) => s.text)).toEqual(['#1:a', '#2:b']);

@@ -1,0 +1,304 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DispatchedEffect } from '../core/effects.js';
+import { EngineError, toEngineError } from '../core/errors.js';
+import type { InboundEvent } from '../core/events.js';
+import { conversationKey, type Address, type OrderId } from '../core/ids.js';
+import {
+  taskDueEvent,
+  type Commit,
+  type CommitResult,
+  type CustomerRecord,
+  type InboxItem,
+  type NewOutboxItem,
+  type OrderRecord,
+  type OutboxItem,
+  type OutboxStatus,
+  type Store,
+  type TaskRecord,
+  type TaskStatus,
+} from '../core/store.js';
+import { sqliteMigrations } from './migrations/sqlite.js';
+import { migrate } from './sqlite/migrate.js';
+import {
+  prepareStatements,
+  type AddressRow,
+  type CustomerRow,
+  type OrderRow,
+  type OutboxRow,
+  type Statements,
+  type TaskRow,
+} from './sqlite/statements.js';
+
+export interface SqliteStoreOptions {
+  /** Milliseconds since the epoch, for arrival and failure times; tests drive it. */
+  readonly clock?: () => number;
+  /** How long a write waits for another process's write lock before failing. */
+  readonly busyTimeoutMs?: number;
+}
+
+const conflict: CommitResult = Object.freeze({ ok: false, reason: 'conflict' });
+
+/**
+ * The embedded store: one SQLite file in WAL mode, migrated on open. Every batch
+ * (`append`, `commit`, `fireDueTasks`, `markSent`) is one IMMEDIATE transaction, so the
+ * engine's group commit costs one WAL write per batch. Failures reject with
+ * `EngineError('STORE')`; a rejected batch has written nothing.
+ * @example
+ * const store = openSqliteStore('./data/orderly.db');
+ * const [item] = await store.append([event]);
+ * await store.close();
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
+  const clock = options.clock ?? Date.now;
+  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  let s: Statements;
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
+    migrate(db, sqliteMigrations, clock());
+    s = prepareStatements(db);
+  } catch (error) {
+    db.close();
+    throw toEngineError(error, 'STORE');
+  }
+
+  function insertEvent(event: InboundEvent, at: number): InboxItem | null {
+    const info = s.insertEvent.run(event.id, event.key, JSON.stringify(event), at);
+    return info.changes === 0 ? null : { seq: Number(info.lastInsertRowid), event };
+  }
+
+  function appendAll(events: readonly InboundEvent[], at: number): InboxItem[] {
+    const stored: InboxItem[] = [];
+    for (const event of events) {
+      const item = insertEvent(event, at);
+      if (item) stored.push(item);
+    }
+    return stored;
+  }
+
+  function customerId(address: Address, at: number): number {
+    const found = s.customerId.get(address.channel, address.user, address.account);
+    if (found !== undefined) return found;
+    return Number(s.insertCustomer.run(address.channel, address.account, address.user, at).lastInsertRowid);
+  }
+
+  function insertOutbox(item: NewOutboxItem, at: number): OutboxItem {
+    const { effect } = item;
+    const recipient = effect.type === 'reply' ? conversationKey(effect.to) : null;
+    const info = s.insertOutbox.run(item.lane, recipient, JSON.stringify(effect), at, at);
+    return {
+      id: Number(info.lastInsertRowid),
+      lane: item.lane,
+      effect,
+      status: 'pending',
+      attempts: 0,
+      availableAt: at,
+      createdAt: at,
+      history: [],
+    };
+  }
+
+  function applyCommit(c: Commit): CommitResult {
+    const { envelope, at } = c;
+    const snapshot = JSON.stringify(envelope.snapshot ?? null);
+    // The revision check is this commit's first write: when it changes no row, nothing of
+    // the commit has been written, so a conflict needs no savepoint to undo.
+    const saved =
+      c.expectedRev === 0
+        ? s.insertActor.run(c.key, envelope.flowId, envelope.flowVersion, snapshot, at)
+        : s.updateActor.run(envelope.flowId, envelope.flowVersion, snapshot, at, c.key, c.expectedRev);
+    if (saved.changes === 0) return conflict;
+    s.markDone.run(at, c.seq);
+    const commitCustomer = c.customer ? customerId(c.customer, at) : 0;
+    if (commitCustomer && c.customerSeenAt !== undefined) s.customerSeen.run(c.customerSeenAt, commitCustomer);
+    const outbox = c.outbox.map((item) => insertOutbox(item, at));
+    const inbox = appendAll(c.inbox, at);
+    for (const order of c.createOrders) {
+      const owner =
+        c.customer && sameAddress(order.customer, c.customer) ? commitCustomer : customerId(order.customer, at);
+      s.insertOrder.run(order.id, owner, order.total, order.currency, JSON.stringify(order.data), at, at);
+    }
+    for (const update of c.updateOrders) {
+      const paid = update.paid === undefined ? null : update.paid ? 1 : 0;
+      s.updateOrder.run(update.status ?? null, paid, at, update.id);
+    }
+    for (const task of c.tasks) {
+      const { channel, account, user } = task.customer;
+      s.insertTask.run(channel, account, user, task.command, task.dueAt, at);
+    }
+    if (c.completeTask !== undefined) s.completeTask.run(at, c.completeTask);
+    return { ok: true, rev: c.expectedRev + 1, outbox, inbox };
+  }
+
+  const appendTx = db.transaction((events: readonly InboundEvent[]) => appendAll(events, clock()));
+  const commitTx = db.transaction((commits: readonly Commit[]) => commits.map(applyCommit));
+  const markSentTx = db.transaction((results: readonly { id: number; platformId?: string; at: number }[]) => {
+    for (const r of results) {
+      s.markSent.run(r.platformId ?? null, JSON.stringify({ status: 'sent', at: r.at }), r.id);
+    }
+  });
+  const fireTx = db.transaction((now: number, limit: number) => {
+    const fired: InboxItem[] = [];
+    for (const row of s.dueTasks.all(now, rows(limit))) {
+      s.fireTask.run(now, row.id);
+      const item = insertEvent(taskDueEvent(toTask(row)), now);
+      if (item) fired.push(item);
+    }
+    return fired;
+  });
+
+  return {
+    append: (events) => guard(() => appendTx.immediate(events)),
+    pending: (afterSeq, limit) =>
+      guard(() =>
+        s.pending.all(afterSeq, rows(limit)).map((row) => ({ seq: row.seq, event: JSON.parse(row.event) as InboundEvent })),
+      ),
+    fail: (seq, reason) => guard(() => void s.markFailedEvent.run(reason, clock(), seq)),
+
+    load: (key) =>
+      guard(() => {
+        const row = s.loadActor.get(key);
+        if (!row) return null;
+        return { flowId: row.flow_id, flowVersion: row.flow_version, rev: row.rev, snapshot: JSON.parse(row.snapshot) };
+      }),
+    commit: (commits) => guard(() => commitTx.immediate(commits)),
+
+    pendingOutbox: (afterId, limit) => guard(() => s.pendingOutbox.all(afterId, rows(limit)).map(toOutbox)),
+    markSent: (results) => guard(() => markSentTx.immediate(results)),
+    markRetry: (id, availableAt, error) => guard(() => void s.markRetry.run(availableAt, error, id)),
+    markFailed: (id, status, error, at) =>
+      guard(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
+    messageStatus: (platformId, status, at, error) =>
+      guard(() => {
+        const entry = JSON.stringify(error === undefined ? { status, at } : { status, at, error });
+        const info =
+          status === 'failed'
+            ? s.statusFailed.run(error ?? null, entry, platformId)
+            : s.statusNoted.run(entry, platformId);
+        return info.changes > 0;
+      }),
+    getOutbox: (id) => guard(() => nullable(s.getOutbox.get(id), toOutbox)),
+    messagesTo: (address, afterId, limit) =>
+      guard(() => s.messagesTo.all(conversationKey(address), afterId, rows(limit)).map(toOutbox)),
+
+    allocateOrderIds: (count) =>
+      guard(() => {
+        if (count <= 0) return [];
+        const last = s.allocateOrderIds.get(count);
+        if (last === undefined) throw new EngineError('STORE', 'the order id counter is missing');
+        return Array.from({ length: count }, (_, i) => (last - count + 1 + i) as OrderId);
+      }),
+    getOrder: (id) => guard(() => nullable(s.getOrder.get(id), toOrder)),
+    listOrders: ({ status, limit, after = 0 }) =>
+      guard(() => {
+        const found =
+          status === undefined ? s.listOrders.all(after, rows(limit)) : s.listOrdersByStatus.all(status, after, rows(limit));
+        return found.map(toOrder);
+      }),
+
+    findCustomer: ({ channel, account, user }) =>
+      guard(() => {
+        const row =
+          account === undefined ? s.findCustomerAnyAccount.get(channel, user) : s.findCustomer.get(channel, user, account);
+        return nullable(row, toCustomer);
+      }),
+    getCustomer: (id) => guard(() => nullable(s.getCustomer.get(id), toCustomer)),
+
+    addTask: ({ customer, command, dueAt }) =>
+      guard(() => {
+        const info = s.insertTask.run(customer.channel, customer.account, customer.user, command, dueAt, clock());
+        return { id: Number(info.lastInsertRowid), customer, command, dueAt, status: 0 };
+      }),
+    removeTask: (id) => guard(() => s.removeTask.run(id).changes > 0),
+    getTask: (id) => guard(() => nullable(s.getTask.get(id), toTask)),
+    fireDueTasks: (now, limit) => guard(() => fireTx.immediate(now, limit)),
+    nextTaskAt: () => guard(() => s.nextTaskAt.get() ?? null),
+
+    close: () =>
+      guard(() => {
+        if (db.open) db.close();
+      }),
+  };
+}
+
+/** Runs a synchronous store call, answering a promise; whatever it throws becomes a STORE error. */
+function guard<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(toEngineError(error, 'STORE'));
+  }
+}
+
+/** A LIMIT value: SQLite reads a negative one as "no limit", the port as "none". */
+function rows(limit: number): number {
+  return Math.max(0, limit);
+}
+
+function nullable<R, T>(row: R | undefined, map: (row: R) => T): T | null {
+  return row === undefined ? null : map(row);
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.channel === b.channel && a.account === b.account && a.user === b.user;
+}
+
+function toAddress(row: AddressRow): Address {
+  return { channel: row.channel, account: row.account, user: row.external_id };
+}
+
+function toOutbox(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    lane: row.lane,
+    effect: JSON.parse(row.effect) as DispatchedEffect,
+    status: row.status as OutboxStatus,
+    attempts: row.attempts,
+    availableAt: row.available_at,
+    createdAt: row.created_at,
+    ...(row.platform_id === null ? {} : { platformId: row.platform_id }),
+    ...(row.error === null ? {} : { error: row.error }),
+    history: JSON.parse(row.history) as OutboxItem['history'],
+  };
+}
+
+function toOrder(row: OrderRow): OrderRecord {
+  return {
+    id: row.id as OrderId,
+    customer: toAddress(row),
+    customerId: row.customer_id,
+    status: row.status,
+    paid: row.paid === 1,
+    total: row.total,
+    currency: row.currency,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toCustomer(row: CustomerRow): CustomerRecord {
+  return {
+    id: row.id,
+    address: toAddress(row),
+    createdAt: row.created_at,
+    ...(row.last_inbound_at === null ? {} : { lastInboundAt: row.last_inbound_at }),
+  };
+}
+
+function toTask(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    customer: toAddress(row),
+    command: row.command,
+    dueAt: row.due_at,
+    status: row.status as TaskStatus,
+    ...(row.fired_at === null ? {} : { firedAt: row.fired_at }),
+    ...(row.done_at === null ? {} : { doneAt: row.done_at }),
+  };
+}

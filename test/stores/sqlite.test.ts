@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { conversationKey, type Address } from '../../src/core/ids.js';
+import { sqliteMigrations } from '../../src/stores/migrations/sqlite.js';
+import { openSqliteStore } from '../../src/stores/sqlite.js';
+import { storeConformance } from './conformance.js';
+
+const dirs: string[] = [];
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'orderly-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+storeConformance('sqlite', () => openSqliteStore(join(freshDir(), 'orderly.db')));
+storeConformance('sqlite in memory', () => openSqliteStore(':memory:'));
+
+const alice: Address = { channel: 'test', account: 'shop', user: 'alice' };
+const key = conversationKey(alice);
+
+describe('sqlite store on disk', () => {
+  it('keeps events, actors, outbox rows, orders and the order id counter across close and reopen', async () => {
+    const path = join(freshDir(), 'nested', 'dir', 'orderly.db');
+    const first = openSqliteStore(path);
+    const [a, b] = await first.append([
+      { type: 'text', id: 'a', key, at: 1, address: alice, text: 'hi' },
+      { type: 'text', id: 'b', key, at: 2, address: alice, text: 'later' },
+    ]);
+    const [orderId] = await first.allocateOrderIds(1);
+    await first.commit([
+      {
+        key,
+        seq: a!.seq,
+        expectedRev: 0,
+        envelope: { flowId: 'shop', flowVersion: 2, snapshot: { value: 'browsing' } },
+        outbox: [{ lane: key, effect: { type: 'reply', to: alice, message: { kind: 'text', text: 'hello' } } }],
+        inbox: [],
+        createOrders: [{ id: orderId!, customer: alice, total: 10, currency: 'EUR', data: { note: 'keep' } }],
+        updateOrders: [],
+        tasks: [],
+        customer: alice,
+        at: 3,
+      },
+    ]);
+    await first.close();
+
+    const second = openSqliteStore(path);
+    expect(await second.pending(0, 10)).toEqual([b]);
+    expect(await second.load(key)).toEqual({ flowId: 'shop', flowVersion: 2, rev: 1, snapshot: { value: 'browsing' } });
+    expect(await second.messagesTo(alice, 0, 10)).toHaveLength(1);
+    expect(await second.getOrder(orderId!)).toMatchObject({ data: { note: 'keep' }, customer: alice });
+    const [next] = await second.allocateOrderIds(1);
+    expect(next).toBeGreaterThan(orderId!);
+    expect(await second.append([{ type: 'text', id: 'a', key, at: 1, text: 'again' }])).toEqual([]);
+    await second.close();
+  });
+
+  it('applies each migration once, records its version, and is idempotent on reopen', async () => {
+    const path = join(freshDir(), 'orderly.db');
+    await openSqliteStore(path).close();
+    await openSqliteStore(path).close();
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    expect(rows).toEqual(sqliteMigrations.map(({ version, name }) => ({ version, name })));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('refuses a database migrated by a newer version', async () => {
+    const path = join(freshDir(), 'orderly.db');
+    await openSqliteStore(path).close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(9_999, 'future', 0);
+    db.close();
+    expect(() => openSqliteStore(path)).toThrow(/newer/);
+  });
+});
