@@ -37,7 +37,7 @@ export interface FlowDefinition<S = unknown> {
    */
   readonly migrate?: (snapshot: unknown, fromVersion: number) => unknown;
   /** Effects sent when a stored snapshot could not be used and the actor restarted. */
-  readonly restartNotice?: (event: InboundEvent) => Effect[];
+  readonly restartNotice?: (event: InboundEvent, services: S) => Effect[];
 }
 
 /**

@@ -9,11 +9,18 @@ import type { SnapshotEnvelope } from './store.js';
 export interface CompiledFlow {
   readonly definition: FlowDefinition<never>;
   readonly machine: AnyStateMachine;
+  /** The notice of a restarted actor, bound to the engine's services. */
+  readonly restartNotice?: (event: InboundEvent) => Effect[];
 }
 
 /** Builds a flow's machine once, with the services it reads. */
 export function compileFlow<S>(definition: FlowDefinition<S>, services: S): CompiledFlow {
-  return { definition: definition as FlowDefinition<never>, machine: definition.machine(services) };
+  const { restartNotice } = definition;
+  return {
+    definition: definition as FlowDefinition<never>,
+    machine: definition.machine(services),
+    ...(restartNotice ? { restartNotice: (event: InboundEvent) => restartNotice(event, services) } : {}),
+  };
 }
 
 export interface StepResult {
@@ -68,8 +75,8 @@ export function step(flow: CompiledFlow, stored: SnapshotEnvelope | null, event:
     throw new EngineError('FLOW', `flow ${definition.id} failed on ${event.type}`, { cause: outcome.error });
   }
   const effects =
-    recovered === 'restarted' && definition.restartNotice
-      ? [...definition.restartNotice(event), ...outcome.effects]
+    recovered === 'restarted' && flow.restartNotice
+      ? [...flow.restartNotice(event), ...outcome.effects]
       : outcome.effects;
   return {
     envelope: { flowId: definition.id, flowVersion: definition.version, snapshot: outcome.persisted },

@@ -1,0 +1,135 @@
+import type { ReceiptMessage, ShippingUpdateMessage } from '../core/outbound.js';
+import type { Catalog } from './catalog.js';
+import type { Delivery } from './cart.js';
+import { formatMoney } from './money.js';
+import { statusName, type OrderData } from './order.js';
+
+/** The words of a receipt; a shop rewords or translates them (the flows pass their own). */
+export interface ReceiptTexts {
+  readonly orderTitle: (orderId: number) => string;
+  /** One item line: "2 × Ethiopia Yirgacheffe — €25.00". */
+  readonly itemLine: (count: number, title: string, total: string) => string;
+  readonly subtotal: string;
+  readonly discount: string;
+  readonly total: string;
+  readonly delivery: Readonly<Record<Delivery, string>>;
+  readonly free: string;
+  readonly paymentMethod: Readonly<Record<Delivery, string>>;
+  readonly recipient: string;
+  readonly address: string;
+  readonly time: string;
+}
+
+/** The words of an order's status news. */
+export interface StatusTexts {
+  /** A status as the customer reads it. */
+  readonly statusName: (status: number) => string;
+  /** The news itself: "Your order #12 is on its way." */
+  readonly statusUpdate: (orderId: number, status: number) => string;
+}
+
+/** Plain English defaults, for callers without the flows' texts. */
+export const defaultReceiptTexts: ReceiptTexts = {
+  orderTitle: (orderId) => `Order #${orderId}`,
+  itemLine: (count, title, total) => `${count} × ${title} — ${total}`,
+  subtotal: 'Subtotal',
+  discount: 'Discount',
+  total: 'Total',
+  delivery: { pickup: 'Pickup', shipping: 'Shipping' },
+  free: 'free',
+  paymentMethod: { pickup: 'Pay at pickup', shipping: 'Pay on delivery' },
+  recipient: 'For',
+  address: 'To',
+  time: 'When',
+};
+
+/** Plain English defaults: the contract's status names. */
+export const defaultStatusTexts: StatusTexts = {
+  statusName: (status) => statusName(status) ?? String(status),
+  statusUpdate: (orderId, status) => `Order #${orderId}: ${statusName(status) ?? status}.`,
+};
+
+/** An order as a receipt needs it. */
+export interface ReceiptOrder {
+  readonly id: number;
+  readonly data: OrderData;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** The words, catalog (for pictures), order link and locale of a receipt. */
+export interface ReceiptOptions {
+  readonly texts?: ReceiptTexts;
+  /** Adds each item's picture when the product is still in the catalog. */
+  readonly catalog?: Catalog;
+  readonly orderUrl?: string;
+  readonly locale?: string;
+}
+
+/**
+ * The receipt message of an order, with its plain-text lines for channels without a
+ * receipt template. A free-text address goes to `addressText` (it has no postal structure).
+ * @example receiptMessage({ id: 12, data: orderData, createdAt: event.at }, { catalog }).summary.totalCost
+ */
+export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions = {}): ReceiptMessage {
+  const texts = options.texts ?? defaultReceiptTexts;
+  const { data } = order;
+  const money = (minor: number) => formatMoney(minor, data.currency, options.locale);
+  const lines = [
+    texts.orderTitle(order.id),
+    ...data.items.map((item) => texts.itemLine(item.count, item.title, money(item.total))),
+    `${texts.subtotal}: ${money(data.cost_cart)}`,
+    ...(data.cost_discount > 0 ? [`${texts.discount}: −${money(data.cost_discount)}`] : []),
+    `${texts.delivery[data.delivery]}: ${data.cost_delivery === 0 ? texts.free : money(data.cost_delivery)}`,
+    `${texts.total}: ${money(data.cost_total)}`,
+    `${texts.recipient}: ${data.recipient}, ${data.mobile}`,
+    ...(data.delivery === 'shipping' ? [`${texts.address}: ${data.address}`] : []),
+    `${texts.time}: ${data.time}`,
+  ];
+  return {
+    kind: 'receipt',
+    orderId: order.id,
+    orderNumber: String(order.id),
+    recipientName: data.recipient,
+    currency: data.currency,
+    paymentMethod: texts.paymentMethod[data.delivery],
+    ...(options.orderUrl ? { orderUrl: options.orderUrl } : {}),
+    timestamp: Math.floor(order.createdAt / 1_000),
+    ...(data.delivery === 'shipping' && data.address ? { addressText: data.address } : {}),
+    delivery: data.delivery,
+    items: data.items.map((item) => {
+      const imageUrl = options.catalog?.get(item.id)?.image_url;
+      return {
+        title: item.title,
+        subtitle: item.article,
+        quantity: item.count,
+        price: item.price,
+        currency: data.currency,
+        ...(imageUrl ? { imageUrl } : {}),
+      };
+    }),
+    summary: { subtotal: data.cost_cart, shippingCost: data.cost_delivery, totalTax: 0, totalCost: data.cost_total },
+    adjustments: data.cost_discount > 0 ? [{ name: texts.discount, amount: data.cost_discount }] : [],
+    text: lines.join('\n'),
+  };
+}
+
+/**
+ * The news that an order moved to a status, with the tracking link when there is one.
+ * @example shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z' })
+ */
+export function shippingUpdateMessage(
+  orderId: number,
+  status: number,
+  options: { trackingUrl?: string; texts?: StatusTexts } = {},
+): ShippingUpdateMessage {
+  const texts = options.texts ?? defaultStatusTexts;
+  return {
+    kind: 'shipping_update',
+    orderId,
+    status,
+    statusText: texts.statusName(status),
+    text: texts.statusUpdate(orderId, status),
+    ...(options.trackingUrl ? { trackingUrl: options.trackingUrl } : {}),
+  };
+}
