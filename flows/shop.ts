@@ -2,7 +2,6 @@ import { enqueueActions, setup } from 'xstate';
 import type { Effect } from '../src/core/effects.js';
 import type { InboundEvent } from '../src/core/events.js';
 import { defineFlow, type FlowInput } from '../src/core/flow.js';
-import { defaultTexts } from './messages.js';
 import type { ShopServices } from './services.js';
 import * as browse from './shop/browse.js';
 import * as cart from './shop/cart.js';
