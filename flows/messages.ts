@@ -198,6 +198,15 @@ export const texts = {
     address: 'To',
     time: 'When',
   } satisfies ReceiptTexts,
+  /** The rating flow (flows/rating.ts): asked once an order is delivered. */
+  rating: {
+    ask: (orderId: number) => `Your order #${orderId} was delivered. How did we do? Tap a score from 1 to 5.`,
+    score: (score: number) => `${score} ${'★'.repeat(score)}`,
+    thanks: (score: number) =>
+      score >= 4 ? 'Thank you! We are glad you liked it ☕' : 'Thank you for telling us. We will do better next time.',
+    already: 'You already rated this order. Thank you!',
+    invalid: 'Please tap a score from 1 to 5.',
+  },
 };
 
 /** The shape of the texts: a translation provides every one of them. */

@@ -76,11 +76,14 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
 
   let started = false;
   let stopping = false;
-  const appender = new Batcher<InboundEvent, InboxItem[]>((events) => store.append(events));
+  // One append per tick for every webhook in it; each caller finds its own events by id.
+  const appender = new Batcher<InboundEvent, Map<string, InboxItem>>(
+    async (events) => new Map((await store.append(events)).map((item) => [item.event.id, item])),
+  );
 
   async function ingest(inputs: readonly InboundEventInput[]): Promise<IngestResult> {
     if (stopping) throw new EngineError('SHUTTING_DOWN', 'the engine is shutting down');
-    const events = inputs.map((input, index) => {
+    const events = inputs.flatMap((input, index) => {
       const parsed = inboundEventSchema.safeParse(input);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -89,15 +92,21 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
       }
       const event = router.route(parsed.data);
       if (!router.serves(event.key)) throw new EngineError('BAD_REQUEST', `event ${index}.key: no flow serves ${event.key}`);
-      return event;
+      return [event, ...router.fanOut(event)];
     });
     if (events.length === 0) return { accepted: 0, duplicates: 0 };
     const stored = await appender.add(events);
-    const mine = new Set(events.map((event) => event.id));
-    const fresh = stored.filter((item) => mine.has(item.event.id));
-    observer.ingested?.(fresh.length, events.length - fresh.length);
+    const fresh: InboxItem[] = [];
+    for (const event of events) {
+      const item = stored.get(event.id);
+      if (item) fresh.push(item);
+    }
+    // Counted over what the caller sent, not the copies for subscribed flows.
+    let accepted = 0;
+    for (const input of inputs) if (stored.has(input.id)) accepted++;
+    observer.ingested?.(accepted, inputs.length - accepted);
     if (started) processor.enqueue(fresh);
-    return { accepted: fresh.length, duplicates: events.length - fresh.length };
+    return { accepted, duplicates: inputs.length - accepted };
   }
 
   async function start(): Promise<void> {

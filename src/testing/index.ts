@@ -26,6 +26,8 @@ export interface TestChatOptions<S> {
 type WithoutEnvelope<T> = T extends unknown ? Omit<T, 'id' | 'key' | 'at' | 'address'> : never;
 /** An event for the chat's customer: `id`, `key`, `at` and `address` are filled in. */
 export type CustomerEvent = WithoutEnvelope<InboundEventInput>;
+/** An event for any actor: `id` and `at` are filled in. */
+export type ToldEvent = InboundEventInput extends infer T ? (T extends unknown ? Omit<T, 'id' | 'at'> : never) : never;
 
 export interface TestChat {
   readonly engine: Engine;
@@ -43,7 +45,7 @@ export interface TestChat {
   /** Sends any event as this customer (a cart order, a product question). */
   event(event: CustomerEvent): Promise<OutboundMessage[]>;
   /** Sends an event to another actor, such as `order:<id>` (the merchant moving an order). */
-  tell(event: Omit<InboundEventInput, 'id' | 'at'>): Promise<OutboundMessage[]>;
+  tell(event: ToldEvent): Promise<OutboundMessage[]>;
   /** The merchant moves an order to a status. */
   setOrderStatus(orderId: number, status: number, trackingUrl?: string): Promise<OutboundMessage[]>;
   /** Moves the clock and runs whatever became due. */
