@@ -75,109 +75,119 @@ const appendHistory = "history = json_insert(history, '$[#]', json(?))";
  * @example const s = prepareStatements(db); s.pending.all(0, 100)
  */
 export function prepareStatements(db: Database.Database) {
+  const prepare = <P extends unknown[], R = unknown>(sql: string, pluck = false): Prepared<P, R> => {
+    const statement = db.prepare<P, R>(sql);
+    return pluck ? statement.pluck() : statement;
+  };
   return {
-    insertEvent: db.prepare<[string, string, string, number]>(
+    insertEvent: prepare<[string, string, string, number]>(
       'INSERT INTO inbox (event_id, actor_key, event, received_at) VALUES (?, ?, ?, ?)' +
         ' ON CONFLICT (event_id) DO NOTHING',
     ),
-    pending: db.prepare<[number, number], InboxRow>(
+    pending: prepare<[number, number], InboxRow>(
       'SELECT seq, event FROM inbox WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?',
     ),
-    markDone: db.prepare<[number, number]>('UPDATE inbox SET status = 1, done_at = ? WHERE seq = ? AND status = 0'),
-    markFailedEvent: db.prepare<[string, number, number]>(
+    markDone: prepare<[number, number]>('UPDATE inbox SET status = 1, done_at = ? WHERE seq = ? AND status = 0'),
+    markFailedEvent: prepare<[string, number, number]>(
       'UPDATE inbox SET status = 2, error = ?, done_at = ? WHERE seq = ? AND status = 0',
     ),
 
-    loadActor: db.prepare<[string], ActorRow>(
+    loadActor: prepare<[string], ActorRow>(
       'SELECT flow_id, flow_version, rev, snapshot FROM actors WHERE actor_key = ?',
     ),
-    insertActor: db.prepare<[string, string, number, string, number]>(
+    insertActor: prepare<[string, string, number, string, number]>(
       'INSERT INTO actors (actor_key, flow_id, flow_version, rev, snapshot, updated_at) VALUES (?, ?, ?, 1, ?, ?)' +
         ' ON CONFLICT (actor_key) DO NOTHING',
     ),
-    updateActor: db.prepare<[string, number, string, number, string, number]>(
+    updateActor: prepare<[string, number, string, number, string, number]>(
       'UPDATE actors SET flow_id = ?, flow_version = ?, rev = rev + 1, snapshot = ?, updated_at = ?' +
         ' WHERE actor_key = ? AND rev = ?',
     ),
 
-    insertOutbox: db.prepare<[string, Null<string>, string, number, number]>(
+    insertOutbox: prepare<[string, Null<string>, string, number, number]>(
       'INSERT INTO outbox (lane, recipient, effect, available_at, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
-    pendingOutbox: db.prepare<[number, number], OutboxRow>(
+    pendingOutbox: prepare<[number, number], OutboxRow>(
       `SELECT ${outboxColumns} FROM outbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
     ),
-    getOutbox: db.prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox WHERE id = ?`),
-    messagesTo: db.prepare<[string, number, number], OutboxRow>(
+    getOutbox: prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox WHERE id = ?`),
+    messagesTo: prepare<[string, number, number], OutboxRow>(
       `SELECT ${outboxColumns} FROM outbox WHERE recipient = ? AND id > ? ORDER BY id LIMIT ?`,
     ),
-    markSent: db.prepare<[Null<string>, string, number]>(
+    markSent: prepare<[Null<string>, string, number]>(
       `UPDATE outbox SET status = 'sent', platform_id = COALESCE(?, platform_id), ${appendHistory} WHERE id = ?`,
     ),
-    markRetry: db.prepare<[number, string, number]>(
+    markRetry: prepare<[number, string, number]>(
       'UPDATE outbox SET attempts = attempts + 1, available_at = ?, error = ? WHERE id = ?',
     ),
-    markFailed: db.prepare<[string, string, string, number]>(
+    markFailed: prepare<[string, string, string, number]>(
       `UPDATE outbox SET status = ?, error = ?, ${appendHistory} WHERE id = ?`,
     ),
-    statusNoted: db.prepare<[string, string]>(`UPDATE outbox SET ${appendHistory} WHERE platform_id = ?`),
-    statusFailed: db.prepare<[Null<string>, string, string]>(
+    statusNoted: prepare<[string, string]>(`UPDATE outbox SET ${appendHistory} WHERE platform_id = ?`),
+    statusFailed: prepare<[Null<string>, string, string]>(
       `UPDATE outbox SET status = 'failed', error = COALESCE(?, error), ${appendHistory} WHERE platform_id = ?`,
     ),
 
-    allocateOrderIds: db
-      .prepare<[number], number>(
+    allocateOrderIds: prepare<[number], number>(
         // Also past any order written with an id this counter did not hand out: never reuse one.
         'UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM orders)) + ?' +
           " WHERE name = 'order_id' RETURNING value",
-      )
-      .pluck(),
-    insertOrder: db.prepare<[number, number, number, string, string, number, number]>(
+        true,
+      ),
+    insertOrder: prepare<[number, number, number, string, string, number, number]>(
       'INSERT INTO orders (id, customer_id, total, currency, data, created_at, updated_at)' +
         ' VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    updateOrder: db.prepare<[Null<number>, Null<number>, number, number]>(
+    updateOrder: prepare<[Null<number>, Null<number>, number, number]>(
       'UPDATE orders SET status = COALESCE(?, status), paid = COALESCE(?, paid), updated_at = ? WHERE id = ?',
     ),
-    getOrder: db.prepare<[number], OrderRow>(`${orderSelect} WHERE o.id = ?`),
-    listOrders: db.prepare<[number, number], OrderRow>(`${orderSelect} WHERE o.id > ? ORDER BY o.id LIMIT ?`),
-    listOrdersByStatus: db.prepare<[number, number, number], OrderRow>(
+    getOrder: prepare<[number], OrderRow>(`${orderSelect} WHERE o.id = ?`),
+    listOrders: prepare<[number, number], OrderRow>(`${orderSelect} WHERE o.id > ? ORDER BY o.id LIMIT ?`),
+    listOrdersByStatus: prepare<[number, number, number], OrderRow>(
       `${orderSelect} WHERE o.status = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
     ),
 
-    customerId: db
-      .prepare<[string, string, string], number>(
+    customerId: prepare<[string, string, string], number>(
         'SELECT id FROM customers WHERE channel = ? AND external_id = ? AND account = ?',
-      )
-      .pluck(),
-    insertCustomer: db.prepare<[string, string, string, number]>(
+        true,
+      ),
+    insertCustomer: prepare<[string, string, string, number]>(
       'INSERT INTO customers (channel, account, external_id, created_at) VALUES (?, ?, ?, ?)',
     ),
-    customerSeen: db.prepare<[number, number]>(
+    customerSeen: prepare<[number, number]>(
       'UPDATE customers SET last_inbound_at = max(coalesce(last_inbound_at, 0), ?) WHERE id = ?',
     ),
-    findCustomer: db.prepare<[string, string, string], CustomerRow>(
+    findCustomer: prepare<[string, string, string], CustomerRow>(
       `SELECT ${customerColumns} FROM customers WHERE channel = ? AND external_id = ? AND account = ?`,
     ),
-    findCustomerAnyAccount: db.prepare<[string, string], CustomerRow>(
+    findCustomerAnyAccount: prepare<[string, string], CustomerRow>(
       `SELECT ${customerColumns} FROM customers WHERE channel = ? AND external_id = ? ORDER BY id LIMIT 1`,
     ),
-    getCustomer: db.prepare<[number], CustomerRow>(`SELECT ${customerColumns} FROM customers WHERE id = ?`),
+    getCustomer: prepare<[number], CustomerRow>(`SELECT ${customerColumns} FROM customers WHERE id = ?`),
 
-    insertTask: db.prepare<[string, string, string, string, number, number]>(
+    insertTask: prepare<[string, string, string, string, number, number]>(
       'INSERT INTO tasks (channel, account, external_id, command, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    getTask: db.prepare<[number], TaskRow>(`SELECT ${taskColumns} FROM tasks WHERE id = ?`),
-    removeTask: db.prepare<[number]>('UPDATE tasks SET status = 2 WHERE id = ? AND status = 0 AND fired_at IS NULL'),
-    completeTask: db.prepare<[number, number]>('UPDATE tasks SET status = 1, done_at = ? WHERE id = ? AND status = 0'),
-    dueTasks: db.prepare<[number, number], TaskRow>(
+    getTask: prepare<[number], TaskRow>(`SELECT ${taskColumns} FROM tasks WHERE id = ?`),
+    removeTask: prepare<[number]>('UPDATE tasks SET status = 2 WHERE id = ? AND status = 0 AND fired_at IS NULL'),
+    completeTask: prepare<[number, number]>('UPDATE tasks SET status = 1, done_at = ? WHERE id = ? AND status = 0'),
+    dueTasks: prepare<[number, number], TaskRow>(
       `SELECT ${taskColumns} FROM tasks WHERE status = 0 AND fired_at IS NULL AND due_at <= ?` +
         ' ORDER BY due_at, id LIMIT ?',
     ),
-    fireTask: db.prepare<[number, number]>('UPDATE tasks SET fired_at = ? WHERE id = ?'),
-    nextTaskAt: db
-      .prepare<[], number | null>('SELECT MIN(due_at) FROM tasks WHERE status = 0 AND fired_at IS NULL')
-      .pluck(),
+    fireTask: prepare<[number, number]>('UPDATE tasks SET fired_at = ? WHERE id = ?'),
+    nextTaskAt: prepare<[], number | null>('SELECT MIN(due_at) FROM tasks WHERE status = 0 AND fired_at IS NULL', true),
   };
+}
+
+/**
+ * The part of a better-sqlite3 statement the store uses, as a type of its own: the
+ * driver's own statement type cannot be named in emitted declarations.
+ */
+export interface Prepared<P extends unknown[], R = unknown> {
+  run(...params: P): Database.RunResult;
+  get(...params: P): R | undefined;
+  all(...params: P): R[];
 }
 
 /** The prepared statements of one open SQLite store. */

@@ -1,0 +1,52 @@
+import { createMessengerPlugin } from '../channels/messenger/index.js';
+import type { ChannelDeps, ChannelPlugin } from '../channels/plugin.js';
+import { createTelegramPlugin } from '../channels/telegram/index.js';
+import { createWhatsAppPlugin } from '../channels/whatsapp/index.js';
+import type { Config } from './config.js';
+
+/**
+ * The platform channels the configuration switches on: Messenger with a page token,
+ * WhatsApp with its token and phone number id, Telegram with a bot token. The web channel
+ * is always on and is not among them.
+ * @example
+ * const plugins = createChannelPlugins(config, { store, logger });
+ * createEngine({ store, flows, services, channels: plugins.map((plugin) => plugin.channel) });
+ */
+export function createChannelPlugins(config: Config, deps: ChannelDeps): ChannelPlugin[] {
+  const { meta, messenger, whatsapp, telegram } = config;
+  const graph = {
+    graphApiUrl: meta.graphApiUrl,
+    ...(meta.appSecret ? { appSecret: meta.appSecret } : {}),
+    ...(meta.verifyToken ? { verifyToken: meta.verifyToken } : {}),
+  };
+  const plugins: ChannelPlugin[] = [];
+  if (messenger.pageToken) plugins.push(createMessengerPlugin({ ...graph, pageToken: messenger.pageToken }, deps));
+  if (whatsapp.token && whatsapp.phoneNumberId) {
+    plugins.push(
+      createWhatsAppPlugin(
+        {
+          ...graph,
+          token: whatsapp.token,
+          phoneNumberId: whatsapp.phoneNumberId,
+          ...(whatsapp.catalogId ? { catalogId: whatsapp.catalogId } : {}),
+        },
+        deps,
+      ),
+    );
+  }
+  if (telegram.botToken) {
+    plugins.push(
+      createTelegramPlugin(
+        {
+          token: telegram.botToken,
+          mode: telegram.mode,
+          apiRoot: telegram.apiRoot,
+          ...(telegram.webhookSecret ? { webhookSecret: telegram.webhookSecret } : {}),
+          ...(telegram.paymentToken ? { paymentToken: telegram.paymentToken } : {}),
+        },
+        deps,
+      ),
+    );
+  }
+  return plugins;
+}

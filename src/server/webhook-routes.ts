@@ -1,0 +1,55 @@
+import express, { type Router } from 'express';
+import type { WebhookChannel } from '../core/channel.js';
+import type { Engine } from '../core/engine-types.js';
+import { EngineError } from '../core/errors.js';
+
+/** What the webhook routes serve: the channels' inbound halves, and the engine events go into. */
+export interface WebhookRoutesOptions {
+  readonly webhooks: readonly WebhookChannel[];
+  readonly engine: Pick<Engine, 'ingest'>;
+  /** Milliseconds since the epoch; tests drive it. */
+  readonly clock?: () => number;
+  /** The body limit (bytes, or a string such as `'256kb'`); larger bodies answer 413. */
+  readonly bodyLimit?: number | string;
+}
+
+/**
+ * `GET` and `POST /webhooks/<name>` for each webhook channel. GET answers the subscription
+ * handshake (the challenge as plain text, else 403). POST checks the signature over the raw
+ * bytes first (401 and nothing stored when it fails), then parses, stores the events, and
+ * answers 200 with the channel's `ack` before any flow runs.
+ * @example
+ * const app = createApp({ engine, logger, metrics, routes: [createWebhookRoutes({ webhooks: [messenger.webhook], engine })] });
+ */
+export function createWebhookRoutes(options: WebhookRoutesOptions): Router {
+  const { engine } = options;
+  const clock = options.clock ?? Date.now;
+  const router = express.Router();
+  // The raw bytes, unparsed: the signature is checked before anything reads the JSON.
+  const raw = express.raw({ type: () => true, limit: options.bodyLimit ?? '256kb' });
+  for (const webhook of options.webhooks) {
+    const path = `/webhooks/${webhook.name}`;
+    router.get(path, (req, res) => {
+      const challenge = webhook.verifyChallenge(req.query);
+      res.status(challenge === null ? 403 : 200).type('text/plain').send(challenge ?? 'forbidden');
+    });
+    router.post(path, raw, async (req, res) => {
+      const rawBody: Uint8Array = Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0);
+      if (!webhook.verify({ rawBody, headers: req.headers })) {
+        throw new EngineError('UNAUTHORIZED', 'the webhook signature is missing or wrong');
+      }
+      const { events } = webhook.parse(parseJson(rawBody), clock());
+      if (events.length > 0) await engine.ingest(events);
+      res.status(200).type('text/plain').send(webhook.ack);
+    });
+  }
+  return router;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    throw new EngineError('BAD_REQUEST', 'malformed JSON');
+  }
+}
