@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { texts } from '../../flows/messages.js';
+import { loadConfig } from '../../src/server/config.js';
+import { startServer, type RunningServer } from '../../src/server/index.js';
+import { startFakeTelegram, telegramUpdates, type FakeTelegram, type SentMessage } from '../fakes/telegram-api.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'orderly-telegram-e2e-'));
+const catalog = fileURLToPath(new URL('../fixtures/telegram/catalog.json', import.meta.url));
+const secret = 'e2e_webhook-secret';
+let databases = 0;
+let fake: FakeTelegram | undefined;
+let server: RunningServer | undefined;
+
+afterEach(async () => {
+  await server?.close({ timeoutMs: 2_000 });
+  await fake?.close();
+  server = undefined;
+  fake = undefined;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function start(mode: 'webhook' | 'polling'): Promise<{ fake: FakeTelegram; server: RunningServer }> {
+  fake = await startFakeTelegram();
+  server = await startServer(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${join(dir, `e2e-${databases++}.db`)}`,
+      CATALOG_FILE: catalog,
+      LOG_LEVEL: 'silent',
+      TELEGRAM_BOT_TOKEN: fake.token,
+      TELEGRAM_MODE: mode,
+      TELEGRAM_WEBHOOK_SECRET: secret,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+    }),
+  );
+  return { fake, server };
+}
+
+const post = (url: string, update: unknown, token = secret) =>
+  fetch(`${url}/webhooks/telegram`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': token },
+    body: JSON.stringify(update),
+  });
+
+/** A Telegram customer who reads what the fake received for their chat and taps its buttons. */
+function customer(api: FakeTelegram, chatId: number) {
+  let seen = 0;
+  const buttonsOf = (message: SentMessage) => message.reply_markup?.inline_keyboard.flat() ?? [];
+  return {
+    say: (text: string) => api.push(telegramUpdates.text(chatId, text)),
+    /** Waits for the next message to the chat matching `check`; skips those before it. */
+    async next(check: (message: SentMessage) => boolean, what: string): Promise<SentMessage> {
+      return api.waitFor(() => {
+        const messages = api.messagesTo(chatId);
+        const index = messages.findIndex((message, i) => i >= seen && check(message));
+        if (index < 0) return undefined;
+        seen = index + 1;
+        return messages[index];
+      }, what, 20_000);
+    },
+    /** Taps the newest button titled `title` and answers the callback data the fake received. */
+    tap(title: string): string {
+      const messages = [...api.messagesTo(chatId)].reverse();
+      const message = messages.find((m) => buttonsOf(m).some((button) => button.text === title));
+      const data = message && buttonsOf(message).find((button) => button.text === title)?.callback_data;
+      if (!message || !data) throw new Error(`no button "${title}" in ${JSON.stringify(api.messagesTo(chatId).map((m) => buttonsOf(m).map((b) => b.text)))}`);
+      api.push(telegramUpdates.callback(chatId, message, data));
+      return data;
+    },
+  };
+}
+
+const hasButton = (title: string) => (message: SentMessage) => message.reply_markup?.inline_keyboard.flat().some((button) => button.text === title) ?? false;
+
+describe('Telegram through the real server, webhook mode', () => {
+  it('refuses a wrong secret with 401 and stores nothing', async () => {
+    const { fake, server } = await start('webhook');
+    const update = { update_id: 1, ...telegramUpdates.text(4242, '/start') };
+    expect((await post(server.url, update, 'wrong-secret')).status).toBe(401);
+    expect((await post(server.url, update, '')).status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fake.messagesTo(4242)).toHaveLength(0);
+    // Had it been stored, the same update would now be a duplicate and get no answer.
+    expect((await post(server.url, update)).status).toBe(200);
+    await fake.waitFor(() => fake.messagesTo(4242)[0], 'the menu');
+  });
+
+  it('answers a duplicate update once: one reply, one callback answer', async () => {
+    const { fake, server } = await start('webhook');
+    const chatId = 4343;
+    expect((await post(server.url, { update_id: 10, ...telegramUpdates.text(chatId, '/start') })).status).toBe(200);
+    const menu = await fake.waitFor(() => fake.messagesTo(chatId).find(hasButton(texts.buttons.help)), 'the menu');
+    const tap = { update_id: 11, ...telegramUpdates.callback(chatId, menu, 'help', 'cb-dup') };
+    fake.push(tap); // opens the query at the fake
+    expect((await post(server.url, tap)).status).toBe(200);
+    expect((await post(server.url, tap)).status).toBe(200);
+    await fake.waitFor(() => (fake.messagesTo(chatId).length >= 2 ? true : undefined), 'the help text');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(fake.messagesTo(chatId)).toHaveLength(2);
+    expect(fake.calls('answerCallbackQuery').filter((call) => call.body.callback_query_id === 'cb-dup')).toHaveLength(1);
+  });
+
+  it('takes a customer from /start to the receipt by the inline keyboards', { timeout: 90_000 }, async () => {
+    const { fake, server } = await start('webhook');
+    fake.setWebhook(`${server.url}/webhooks/telegram`, secret);
+    const ana = customer(fake, 777001);
+    const { buttons } = texts;
+
+    ana.say('/start');
+    await ana.next(hasButton(buttons.browse), 'the menu');
+    ana.tap(buttons.browse);
+    await ana.next(hasButton(buttons.menu), 'the categories');
+    ana.tap('Thés verts & infusions');
+    const card = await ana.next((message) => message.caption?.startsWith('Sencha <Uji> & Co') ?? false, 'the sencha card');
+    expect(card.photo).toBeDefined();
+    ana.tap(buttons.addToCart);
+    await ana.next(hasButton('2'), 'the quantity question');
+    ana.tap('2');
+    await ana.next(hasButton(buttons.checkout), 'the added line');
+    ana.tap(buttons.checkout);
+    await ana.next(hasButton(buttons.pickup), 'the delivery question');
+    ana.tap(buttons.pickup);
+    await ana.next((message) => message.text === texts.askRecipient, 'the recipient question');
+    ana.say('Ana Lopez');
+    await ana.next((message) => message.text?.startsWith('Which mobile') ?? false, 'the mobile question');
+    ana.say('+34 600 123 456');
+    await ana.next(hasButton(buttons.asap), 'the time question');
+    ana.tap(buttons.asap);
+    await ana.next(hasButton(buttons.confirm), 'the summary');
+    ana.tap(buttons.confirm);
+    const receipt = await ana.next((message) => /^Order #\d+\n/.test(message.text ?? ''), 'the receipt');
+    expect(receipt.text).toContain('2 × Sencha <Uji> & Co, 100 g: €19.00');
+    expect(receipt.text).toContain('Total: €19.00');
+
+    const answered = fake.calls('answerCallbackQuery');
+    expect(answered).toHaveLength(8);
+    expect(new Set(answered.map((call) => call.body.callback_query_id)).size).toBe(answered.length);
+    expect(answered.every((call) => call.status === 200)).toBe(true);
+    expect(fake.pending).toHaveLength(0);
+  });
+});
+
+describe('Telegram through the real server, polling mode', () => {
+  it('answers a message pushed to getUpdates', async () => {
+    const { fake } = await start('polling');
+    fake.push(telegramUpdates.text(5151, 'hello'));
+    const reply = await fake.waitFor(() => fake.messagesTo(5151)[0], 'the reply', 15_000);
+    expect(reply.text).toContain('What would you like to do?');
+    expect(reply.reply_markup?.inline_keyboard.flat().map((button) => button.text)).toContain(texts.buttons.browse);
+    await fake.waitFor(() => (fake.pending.length === 0 ? true : undefined), 'the update confirmed', 5_000);
+  });
+});
