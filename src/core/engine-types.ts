@@ -40,11 +40,22 @@ export interface EngineOptions<S> {
   readonly maxBackoffMs?: number;
 }
 
+export interface IngestOptions {
+  /**
+   * Resolve only once the accepted events were processed (committed, or given up as
+   * failed): a caller that must answer with the outcome, like the merchant API, reads the
+   * state after. The engine must be started.
+   */
+  readonly wait?: boolean;
+}
+
 export interface IngestResult {
   /** Events stored now. */
   readonly accepted: number;
   /** Events whose id was stored before: acknowledged, not stored again. */
   readonly duplicates: number;
+  /** With `wait`: accepted events whose processing failed. */
+  readonly failed?: number;
 }
 
 export interface Engine {
@@ -54,7 +65,7 @@ export interface Engine {
    * background. Resolves once they are stored: that is when a webhook may answer 200.
    * Throws `EngineError('BAD_REQUEST')` naming the field when an event is malformed.
    */
-  ingest(events: readonly InboundEventInput[]): Promise<IngestResult>;
+  ingest(events: readonly InboundEventInput[], options?: IngestOptions): Promise<IngestResult>;
   /** Picks up events and effects left by a previous run, and starts the scheduler. */
   start(): Promise<void>;
   /** Stops taking events and drains in-flight work (until `timeoutMs`); the store stays open. */

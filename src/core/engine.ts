@@ -1,6 +1,6 @@
 import type { Channel } from './channel.js';
 import { Dispatcher } from './dispatcher.js';
-import type { Engine, EngineObserver, EngineOptions, IngestResult } from './engine-types.js';
+import type { Engine, EngineObserver, EngineOptions, IngestOptions, IngestResult } from './engine-types.js';
 import { EngineError } from './errors.js';
 import { inboundEventSchema, type InboundEvent, type InboundEventInput } from './events.js';
 import { conversationKey, type Address } from './ids.js';
@@ -81,7 +81,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     async (events) => new Map((await store.append(events)).map((item) => [item.event.id, item])),
   );
 
-  async function ingest(inputs: readonly InboundEventInput[]): Promise<IngestResult> {
+  async function ingest(inputs: readonly InboundEventInput[], { wait = false }: IngestOptions = {}): Promise<IngestResult> {
     if (stopping) throw new EngineError('SHUTTING_DOWN', 'the engine is shutting down');
     const events = inputs.flatMap((input, index) => {
       const parsed = inboundEventSchema.safeParse(input);
@@ -105,8 +105,14 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     let accepted = 0;
     for (const input of inputs) if (stored.has(input.id)) accepted++;
     observer.ingested?.(accepted, inputs.length - accepted);
-    if (started) processor.enqueue(fresh);
-    return { accepted, duplicates: inputs.length - accepted };
+    if (!wait || !started) {
+      if (started) processor.enqueue(fresh);
+      return { accepted, duplicates: inputs.length - accepted };
+    }
+    const outcomes = Promise.all(fresh.map((item) => processor.settled(item.seq)));
+    processor.enqueue(fresh);
+    const failed = (await outcomes).filter((outcome) => outcome === 'failed').length;
+    return { accepted, duplicates: inputs.length - accepted, failed };
   }
 
   async function start(): Promise<void> {

@@ -35,6 +35,7 @@ export class Processor {
   #running = false;
   #queued = 0;
   #waiters: (() => void)[] = [];
+  readonly #settled = new Map<number, (outcome: 'done' | 'failed') => void>();
 
   constructor(private readonly options: ProcessorOptions) {}
 
@@ -57,6 +58,14 @@ export class Processor {
       this.#running = true;
       setImmediate(() => void this.#pump());
     }
+  }
+
+  /** Resolves once the queued event `seq` is committed ('done') or given up ('failed'). */
+  settled(seq: number): Promise<'done' | 'failed'> {
+    return new Promise((resolve) => {
+      const previous = this.#settled.get(seq);
+      this.#settled.set(seq, previous ? (outcome) => (previous(outcome), resolve(outcome)) : resolve);
+    });
   }
 
   /** Events queued and not yet committed. */
@@ -162,13 +171,18 @@ export class Processor {
     );
     await this.options.store.fail(item.seq, failure.message);
     this.options.observer.processed?.(item.event, 0, 'failed');
-    this.#done(key);
+    this.#done(key, 'failed');
   }
 
-  #done(key: ActorKey): void {
+  #done(key: ActorKey, outcome: 'done' | 'failed' = 'done'): void {
     const queue = this.#queues.get(key)!;
     const item = queue.shift()!;
     this.#seen.delete(item.seq);
+    const settle = this.#settled.get(item.seq);
+    if (settle) {
+      this.#settled.delete(item.seq);
+      settle(outcome);
+    }
     this.#queued--;
     if (queue.length === 0) this.#queues.delete(key);
     else this.#ready.add(key);

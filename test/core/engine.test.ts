@@ -219,6 +219,18 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     expect(channel.sent.map((s) => s.text)).toEqual(['task:wake up']);
   });
 
+  it('answers once the events were processed when asked to wait, counting failures', async () => {
+    const channel = recordingChannel();
+    const store = open();
+    const engine = engineOn(store, channel);
+    await engine.start();
+    const result = await engine.ingest([text('m1', alice, 'hello'), text('m2', bob, 'boom')], { wait: true });
+    expect(result).toEqual({ accepted: 2, duplicates: 0, failed: 1 });
+    expect((await store.load(conversationKey(alice)))?.rev).toBe(1);
+    expect(await store.pending(0, 10)).toEqual([]);
+    expect(await engine.ingest([text('m1', alice, 'hello')], { wait: true })).toEqual({ accepted: 0, duplicates: 1, failed: 0 });
+  });
+
   it('rejects a malformed event naming the field, and stores nothing', async () => {
     const store = open();
     const engine = engineOn(store, recordingChannel());
