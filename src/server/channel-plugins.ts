@@ -2,7 +2,8 @@ import { createMessengerPlugin } from '../channels/messenger/index.js';
 import type { ChannelDeps, ChannelPlugin } from '../channels/plugin.js';
 import { createTelegramPlugin } from '../channels/telegram/index.js';
 import { createWhatsAppPlugin } from '../channels/whatsapp/index.js';
-import type { Config } from './config.js';
+import type { TemplateConfig } from '../channels/graph/index.js';
+import type { Config, Templates } from './config.js';
 
 /**
  * The platform channels the configuration switches on: Messenger with a page token,
@@ -20,7 +21,9 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps): Channel
     ...(meta.verifyToken ? { verifyToken: meta.verifyToken } : {}),
   };
   const plugins: ChannelPlugin[] = [];
-  if (messenger.pageToken) plugins.push(createMessengerPlugin({ ...graph, pageToken: messenger.pageToken }, deps));
+  if (messenger.pageToken) {
+    plugins.push(createMessengerPlugin({ ...graph, pageToken: messenger.pageToken, templates: defined(messenger.templates) }, deps));
+  }
   if (whatsapp.token && whatsapp.phoneNumberId) {
     plugins.push(
       createWhatsAppPlugin(
@@ -28,6 +31,7 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps): Channel
           ...graph,
           token: whatsapp.token,
           phoneNumberId: whatsapp.phoneNumberId,
+          templates: defined(whatsapp.templates),
           ...(whatsapp.catalogId ? { catalogId: whatsapp.catalogId } : {}),
         },
         deps,
@@ -49,4 +53,13 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps): Channel
     );
   }
   return plugins;
+}
+
+/** The templates without the names that are not set. */
+function defined(templates: Templates): TemplateConfig {
+  return {
+    language: templates.language,
+    ...(templates.receipt ? { receipt: templates.receipt } : {}),
+    ...(templates.shippingUpdate ? { shippingUpdate: templates.shippingUpdate } : {}),
+  };
 }

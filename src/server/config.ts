@@ -14,6 +14,13 @@ export type DatabaseConfig =
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** The server's configuration: the external contract's environment variables, parsed and checked. */
+/** Approved utility templates for news sent after a platform's 24-hour window closed. */
+export interface Templates {
+  readonly receipt?: string;
+  readonly shippingUpdate?: string;
+  readonly language: string;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -26,8 +33,13 @@ export interface Config {
   /** The shop's account name in the web channel's addresses. */
   readonly webAccount: string;
   readonly meta: { readonly appSecret?: string; readonly verifyToken?: string; readonly graphApiUrl: string };
-  readonly messenger: { readonly pageToken?: string };
-  readonly whatsapp: { readonly token?: string; readonly phoneNumberId?: string; readonly catalogId?: string };
+  readonly messenger: { readonly pageToken?: string; readonly templates: Templates };
+  readonly whatsapp: {
+    readonly token?: string;
+    readonly phoneNumberId?: string;
+    readonly catalogId?: string;
+    readonly templates: Templates;
+  };
   readonly telegram: {
     readonly botToken?: string;
     readonly mode: 'webhook' | 'polling';
@@ -97,6 +109,8 @@ const databaseUrl = z.string().transform((value, ctx): DatabaseConfig => {
   return z.NEVER;
 });
 
+const templateName = z.string().regex(/^[a-z0-9_]{1,512}$/, { error: 'must be a template name (lowercase letters, digits and _)' });
+
 const envSchema = z
   .object({
     PORT: withDefault(
@@ -126,6 +140,11 @@ const envSchema = z
     WHATSAPP_TOKEN: secret,
     WHATSAPP_PHONE_NUMBER_ID: optional(z.string().regex(/^\d+$/, { error: 'must be the numeric phone number id' })),
     WHATSAPP_CATALOG_ID: optional(z.string().regex(/^\d+$/, { error: 'must be the numeric catalog id' })),
+    MESSENGER_RECEIPT_TEMPLATE: optional(templateName),
+    MESSENGER_SHIPPING_TEMPLATE: optional(templateName),
+    WHATSAPP_RECEIPT_TEMPLATE: optional(templateName),
+    WHATSAPP_SHIPPING_TEMPLATE: optional(templateName),
+    TEMPLATE_LANGUAGE: withDefault(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: 'must be a language code such as en_US' }), 'en_US'),
     TELEGRAM_BOT_TOKEN: optional(z.string().regex(/^\d+:[\w-]+$/, { error: 'is not a bot token (<digits>:<secret>)' })),
     TELEGRAM_MODE: withDefault(z.enum(['webhook', 'polling'], { error: 'must be webhook or polling' }), 'polling'),
     TELEGRAM_WEBHOOK_SECRET: optional(
@@ -194,8 +213,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     logLevel: e.LOG_LEVEL,
     webAccount: e.WEB_ACCOUNT,
     meta: { appSecret: e.META_APP_SECRET, verifyToken: e.META_VERIFY_TOKEN, graphApiUrl: e.GRAPH_API_URL },
-    messenger: { pageToken: e.MESSENGER_PAGE_TOKEN },
-    whatsapp: { token: e.WHATSAPP_TOKEN, phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID, catalogId: e.WHATSAPP_CATALOG_ID },
+    messenger: {
+      pageToken: e.MESSENGER_PAGE_TOKEN,
+      templates: { receipt: e.MESSENGER_RECEIPT_TEMPLATE, shippingUpdate: e.MESSENGER_SHIPPING_TEMPLATE, language: e.TEMPLATE_LANGUAGE },
+    },
+    whatsapp: {
+      token: e.WHATSAPP_TOKEN,
+      phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
+      catalogId: e.WHATSAPP_CATALOG_ID,
+      templates: { receipt: e.WHATSAPP_RECEIPT_TEMPLATE, shippingUpdate: e.WHATSAPP_SHIPPING_TEMPLATE, language: e.TEMPLATE_LANGUAGE },
+    },
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN,
       mode: e.TELEGRAM_MODE,

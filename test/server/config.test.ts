@@ -57,6 +57,9 @@ describe('loadConfig', () => {
       WHATSAPP_TOKEN: 'wa-token',
       WHATSAPP_PHONE_NUMBER_ID: '1234567890',
       WHATSAPP_CATALOG_ID: '987',
+      MESSENGER_RECEIPT_TEMPLATE: 'order_receipt',
+      WHATSAPP_SHIPPING_TEMPLATE: 'shipping_update_v2',
+      TEMPLATE_LANGUAGE: 'de_DE',
       TELEGRAM_BOT_TOKEN: '123456:ABC-def_ghi',
       TELEGRAM_MODE: 'webhook',
       TELEGRAM_WEBHOOK_SECRET: 'tg_secret-1',
@@ -70,8 +73,13 @@ describe('loadConfig', () => {
     });
     expect(config.port).toBe(0);
     expect(config.meta).toEqual({ appSecret: 'app-secret', verifyToken: 'verify-me', graphApiUrl: 'http://127.0.0.1:9000/v21.0' });
-    expect(config.messenger.pageToken).toBe('page-token');
-    expect(config.whatsapp).toEqual({ token: 'wa-token', phoneNumberId: '1234567890', catalogId: '987' });
+    expect(config.messenger).toEqual({ pageToken: 'page-token', templates: { receipt: 'order_receipt', language: 'de_DE' } });
+    expect(config.whatsapp).toEqual({
+      token: 'wa-token',
+      phoneNumberId: '1234567890',
+      catalogId: '987',
+      templates: { shippingUpdate: 'shipping_update_v2', language: 'de_DE' },
+    });
     expect(config.telegram).toEqual({
       botToken: '123456:ABC-def_ghi',
       mode: 'webhook',
@@ -133,6 +141,10 @@ describe('loadConfig', () => {
     expect(error.message.startsWith(`${variable} `)).toBe(true);
     expect(error.message).not.toContain('hunter2');
     expect(error.message).not.toContain('\n');
+  });
+
+  it('refuses a template name the platforms would not accept', () => {
+    expect(() => loadConfig({ MESSENGER_RECEIPT_TEMPLATE: 'Order Receipt' })).toThrow(/^MESSENGER_RECEIPT_TEMPLATE must be a template name/);
   });
 
   it('asks for both WhatsApp credentials', () => {
