@@ -45,13 +45,21 @@ export const inboundEventSchema = z.discriminatedUnion('type', [
   /** A whole cart sent as one message (a WhatsApp cart). */
   z.object({ ...base, type: z.literal('cart_order'), items: z.array(cartItemSchema).min(1).max(100), text: z.string().optional() }),
   /** What the platform says happened to a message the shop sent. */
-  z.object({
-    ...base,
-    type: z.literal('message_status'),
-    messageId: z.string().min(1),
-    status: z.enum(['sent', 'delivered', 'read', 'failed']),
-    error: z.string().optional(),
-  }),
+  z
+    .object({
+      ...base,
+      type: z.literal('message_status'),
+      /** The platform's id of the message. */
+      messageId: z.string().min(1).optional(),
+      /** Or: every message to this customer up to this time (ms; Messenger's watermark). */
+      upTo: z.number().int().nonnegative().optional(),
+      status: z.enum(['sent', 'delivered', 'read', 'failed']),
+      error: z.string().optional(),
+    })
+    .refine((event) => (event.messageId === undefined) !== (event.upTo === undefined), {
+      error: 'a message status names either messageId or upTo',
+      path: ['messageId'],
+    }),
   /** A command for the conversation, such as `menu` (a scheduled task runs one). */
   z.object({ ...base, type: z.literal('command'), command: z.string().min(1).max(1_024) }),
   /** A scheduled task came due: its command runs as if the customer had sent it. */

@@ -4,7 +4,7 @@ import { inboundEventSchema, type InboundEvent } from './events.js';
 import type { FlowDefinition } from './flow.js';
 import { conversationKey, keyKind, orderKey, type ActorKey, type OrderId } from './ids.js';
 import type { CompiledFlow, StepResult } from './runtime.js';
-import type { Commit, NewOrder, NewOutboxItem } from './store.js';
+import type { Commit, MessageStatusUpdate, NewOrder, NewOutboxItem } from './store.js';
 
 /** Which flow serves which actor key, and where customers' events go. */
 export class Router {
@@ -143,8 +143,16 @@ export function planCommit({ event, seq, expectedRev, result, orderIds, router, 
     updateOrders,
     tasks,
     ...(event.type === 'task_due' ? { completeTask: event.taskId } : {}),
+    ...(event.type === 'message_status' ? { statuses: [statusUpdate(event)] } : {}),
     ...(customer ? { customer } : {}),
     ...(wroteIt ? { customerSeenAt: event.at } : {}),
     at,
   };
+}
+
+function statusUpdate(event: Extract<InboundEvent, { type: 'message_status' }>): MessageStatusUpdate {
+  const common = { status: event.status, at: event.at, ...(event.error === undefined ? {} : { error: event.error }) };
+  if (event.messageId !== undefined) return { ...common, platformId: event.messageId };
+  if (!event.address) throw new EngineError('BAD_REQUEST', 'a message status by time needs the customer');
+  return { ...common, recipient: event.address, upTo: event.upTo! };
 }

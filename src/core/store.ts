@@ -94,6 +94,12 @@ export interface NewOutboxItem {
   readonly effect: DispatchedEffect;
 }
 
+/** What a platform says happened to messages the shop sent: one by its id, or all up to a time. */
+export type MessageStatusUpdate = { readonly status: string; readonly at: number; readonly error?: string } & (
+  | { readonly platformId: string }
+  | { readonly recipient: Address; readonly upTo: number }
+);
+
 /** Everything one processed event changes, written in one transaction. */
 export interface Commit {
   readonly key: ActorKey;
@@ -108,6 +114,11 @@ export interface Commit {
   readonly createOrders: readonly NewOrder[];
   readonly updateOrders: readonly { id: OrderId; status?: number; paid?: boolean }[];
   readonly tasks: readonly { customer: Address; command: string; dueAt: number }[];
+  /**
+   * Delivery statuses to record in the message log. `upTo` touches the messages to that
+   * recipient created up to then that are `sent` and do not have that status yet.
+   */
+  readonly statuses?: readonly MessageStatusUpdate[];
   /** The task whose `task_due` event this commit handles; it becomes done. */
   readonly completeTask?: number;
   /** The customer this event came from: created on the first one. */

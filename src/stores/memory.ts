@@ -9,6 +9,7 @@ import {
   type CommitResult,
   type CustomerRecord,
   type InboxItem,
+  type MessageStatusUpdate,
   type NewOutboxItem,
   type OrderRecord,
   type OutboxItem,
@@ -199,7 +200,32 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       done.doneAt = at;
       armedTasks.delete(done.id);
     }
+    for (const update of c.statuses ?? []) applyStatus(update);
     return { ok: true, rev, outbox: added, inbox: stored };
+  }
+
+  /** Records a delivery status; answers how many messages it touched. */
+  function applyStatus(update: MessageStatusUpdate): number {
+    const { status, at, error } = update;
+    if (!('platformId' in update)) {
+      const rows = (byRecipient.get(conversationKey(update.recipient)) ?? [])
+        .map((id) => outbox.get(id)!)
+        .filter((row) => row.status === 'sent' && row.createdAt <= update.upTo && !row.history.some((h) => h.status === status));
+      for (const row of rows) appendHistory(row, status, at, error);
+      return rows.length;
+    }
+    const { platformId } = update;
+    const ids = [...new Set(byPlatformId.get(platformId) ?? [])].filter((id) => outbox.get(id)!.platformId === platformId);
+    for (const id of ids) {
+      const row = outbox.get(id)!;
+      if (status === 'failed') {
+        row.status = 'failed';
+        if (error !== undefined) row.error = error;
+        pendingOutbox.delete(id);
+      }
+      appendHistory(row, status, at, error);
+    }
+    return ids.length;
   }
 
   function appendHistory(row: OutboxRow, status: string, at: number, error?: string): void {
@@ -306,20 +332,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         appendHistory(row, status, at, error);
       }),
     messageStatus: (platformId, status, at, error) =>
-      guard(() => {
-        const known = byPlatformId.get(platformId) ?? [];
-        const ids = [...new Set(known)].filter((id) => outbox.get(id)!.platformId === platformId);
-        for (const id of ids) {
-          const row = outbox.get(id)!;
-          if (status === 'failed') {
-            row.status = 'failed';
-            if (error !== undefined) row.error = error;
-            pendingOutbox.delete(id);
-          }
-          appendHistory(row, status, at, error);
-        }
-        return ids.length > 0;
-      }),
+      guard(() => applyStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) }) > 0),
     getOutbox: (id) => guard(() => nullable(outbox.get(id), toOutbox)),
     messagesTo: (address, afterId, limit) =>
       guard(() => {

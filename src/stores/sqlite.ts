@@ -11,6 +11,7 @@ import {
   type CommitResult,
   type CustomerRecord,
   type InboxItem,
+  type MessageStatusUpdate,
   type NewOutboxItem,
   type OrderRecord,
   type OutboxItem,
@@ -103,6 +104,18 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     };
   }
 
+  /** Records a delivery status; answers how many messages it touched. */
+  function applyStatus(update: MessageStatusUpdate): number {
+    const { status, at, error } = update;
+    const entry = JSON.stringify(error === undefined ? { status, at } : { status, at, error });
+    if (!('platformId' in update)) {
+      return s.statusUpTo.run(entry, conversationKey(update.recipient), update.upTo, status).changes;
+    }
+    const info =
+      status === 'failed' ? s.statusFailed.run(error ?? null, entry, update.platformId) : s.statusNoted.run(entry, update.platformId);
+    return info.changes;
+  }
+
   function applyCommit(c: Commit): CommitResult {
     const { envelope, at } = c;
     const snapshot = JSON.stringify(envelope.snapshot ?? null);
@@ -132,6 +145,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       s.insertTask.run(channel, account, user, task.command, task.dueAt, at);
     }
     if (c.completeTask !== undefined) s.completeTask.run(at, c.completeTask);
+    for (const update of c.statuses ?? []) applyStatus(update);
     return { ok: true, rev: c.expectedRev + 1, outbox, inbox };
   }
 
@@ -174,14 +188,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     markFailed: (id, status, error, at) =>
       guard(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
     messageStatus: (platformId, status, at, error) =>
-      guard(() => {
-        const entry = JSON.stringify(error === undefined ? { status, at } : { status, at, error });
-        const info =
-          status === 'failed'
-            ? s.statusFailed.run(error ?? null, entry, platformId)
-            : s.statusNoted.run(entry, platformId);
-        return info.changes > 0;
-      }),
+      guard(() => applyStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) }) > 0),
     getOutbox: (id) => guard(() => nullable(s.getOutbox.get(id), toOutbox)),
     messagesTo: (address, afterId, limit) =>
       guard(() => s.messagesTo.all(conversationKey(address), afterId, rows(limit)).map(toOutbox)),

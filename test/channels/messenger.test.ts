@@ -83,7 +83,7 @@ describe('parsing Messenger webhooks', () => {
           at: 1767225805600,
           address,
           type: 'message_status',
-          messageId: 'watermark:1767225799000',
+          upTo: 1767225799000,
           status: 'read',
         },
       ],

@@ -219,6 +219,33 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     expect(channel.sent.map((s) => s.text)).toEqual(['task:wake up']);
   });
 
+  it('records what the platform says of a sent message in the message log', async () => {
+    const channel = recordingChannel();
+    const store = open();
+    const engine = engineOn(store, channel);
+    await engine.start();
+    await engine.ingest([text('m1', alice, 'hello')], { wait: true });
+    await engine.idle();
+    const [sent] = await store.messagesTo(alice, 0, 10);
+    const status = (id: string, fields: { messageId?: string; upTo?: number }, value: 'delivered' | 'read', at: number) => ({
+      type: 'message_status' as const,
+      id,
+      key: conversationKey(alice),
+      at,
+      address: alice,
+      status: value,
+      ...fields,
+    });
+    await engine.ingest([status('s1', { messageId: sent!.platformId! }, 'delivered', 5_000)], { wait: true });
+    await engine.ingest([status('s2', { upTo: Date.now() + 1_000 }, 'read', 6_000)], { wait: true });
+    expect((await store.getOutbox(sent!.id))!.history.map((h) => [h.status, h.at])).toEqual([
+      ['sent', expect.any(Number)],
+      ['delivered', 5_000],
+      ['read', 6_000],
+    ]);
+    await expect(engine.ingest([status('s3', {}, 'read', 1)])).rejects.toThrow(/either messageId or upTo/);
+  });
+
   it('answers once the events were processed when asked to wait, counting failures', async () => {
     const channel = recordingChannel();
     const store = open();

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DispatchedEffect } from '../../src/core/effects.js';
 import { EngineError } from '../../src/core/errors.js';
 import type { EventOf, InboundEvent } from '../../src/core/events.js';
-import { conversationKey, orderKey, type Address, type OrderId } from '../../src/core/ids.js';
+import { conversationKey, orderKey, type ActorKey, type Address, type OrderId } from '../../src/core/ids.js';
 import {
   taskDueEvent,
   taskStatus,
@@ -38,6 +38,11 @@ function commitFor(item: InboxItem, changes: Partial<Commit> = {}): Commit {
     at: 2_000,
     ...changes,
   };
+}
+
+/** A key of its own for a commit, so it never meets another commit's revision. */
+function own(id: string): ActorKey {
+  return `test:${id}` as ActorKey;
 }
 
 function applied(result: CommitResult | undefined) {
@@ -352,6 +357,48 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         });
         expect((await store.getOutbox(row!.id))!.history[1]).toEqual({ status: 'delivered', at: 2 });
         expect(await store.messageStatus('wamid.unknown', 'read', 4)).toBe(false);
+      });
+
+      it('records a status in the commit of the event that reports it', async () => {
+        const [row] = await queue(reply(bob, '1'));
+        await store.markSent([{ id: row!.id, platformId: 'mid.B', at: 5 }]);
+        const item = await appendOne(text('status-b', bob));
+        await store.commit([commitFor(item, { key: own('status-b'), statuses: [{ platformId: 'mid.B', status: 'read', at: 9 }] })]);
+        expect((await store.getOutbox(row!.id))!.history).toEqual([
+          { status: 'sent', at: 5 },
+          { status: 'read', at: 9 },
+        ]);
+      });
+
+      it('records a status up to a time for every sent message to that recipient, once', async () => {
+        const lane = conversationKey(bob);
+        const make = async (id: string, at: number) =>
+          applied((await store.commit([commitFor(await appendOne(text(id, bob)), { key: own(id), at, outbox: [{ lane, effect: reply(bob, id) }] })]))[0])
+            .outbox[0]!;
+        const early = await make('early', 100);
+        const late = await make('late', 300);
+        const unsent = await make('unsent', 150);
+        const elsewhere = applied(
+          (await store.commit([commitFor(await appendOne(text('other', alice)), { key: own('other'), at: 100, outbox: [{ lane: 'x', effect: reply(alice, 'x') }] })]))[0],
+        ).outbox[0]!;
+        await store.markSent([
+          { id: early.id, at: 110 },
+          { id: late.id, at: 310 },
+          { id: elsewhere.id, at: 110 },
+        ]);
+        const read = (id: string, at: number) =>
+          appendOne(text(id, bob)).then((item) =>
+            store.commit([commitFor(item, { key: own(id), statuses: [{ recipient: bob, upTo: 200, status: 'read', at }] })]),
+          );
+        await read('read-1', 400);
+        await read('read-2', 500);
+        expect((await store.getOutbox(early.id))!.history).toEqual([
+          { status: 'sent', at: 110 },
+          { status: 'read', at: 400 },
+        ]);
+        expect((await store.getOutbox(late.id))!.history).toEqual([{ status: 'sent', at: 310 }]);
+        expect((await store.getOutbox(unsent.id))!.history).toEqual([]);
+        expect((await store.getOutbox(elsewhere.id))!.history).toEqual([{ status: 'sent', at: 110 }]);
       });
 
       it('answers null for an unknown outbox id', async () => {

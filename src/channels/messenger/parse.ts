@@ -48,8 +48,8 @@ const maxPayload = 2_048;
  * from `message`, postbacks from `postback` (quick-reply and postback payloads both become
  * `payload` events, the title kept); deliveries become one `delivered` status per listed
  * `mid`. A read receipt, and a delivery without `mids`, only carry a watermark (every
- * message up to that time): each becomes one status event whose `messageId` is
- * `watermark:<ms>`, which the message log cannot match by platform id. Echoes of the
+ * message up to that time): each becomes one status event with `upTo`, which the message
+ * log applies to every message to that customer sent before it. Echoes of the
  * Page's own messages, attachments without text, other kinds and malformed events are
  * counted as ignored.
  * @example
@@ -108,9 +108,8 @@ function watermark(
   status: 'delivered' | 'read',
   ms: number,
 ): InboundEventInput {
-  const messageId = `watermark:${ms}`;
   const id = `messenger:${status}:${address.account}:${address.user}:${ms}`;
-  return { ...base, id, type: 'message_status', messageId, status };
+  return { ...base, id, type: 'message_status', upTo: ms, status };
 }
 
 function title(text: string | undefined): { title?: string } {

@@ -124,6 +124,10 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE outbox SET status = ?, error = ?, ${appendHistory} WHERE id = ?`,
     ),
     statusNoted: prepare<[string, string]>(`UPDATE outbox SET ${appendHistory} WHERE platform_id = ?`),
+    statusUpTo: prepare<[string, string, number, string]>(
+      `UPDATE outbox SET ${appendHistory} WHERE recipient = ? AND status = 'sent' AND created_at <= ?` +
+        " AND NOT EXISTS (SELECT 1 FROM json_each(outbox.history) WHERE json_extract(value, '$.status') = ?)",
+    ),
     statusFailed: prepare<[Null<string>, string, string]>(
       `UPDATE outbox SET status = 'failed', error = COALESCE(?, error), ${appendHistory} WHERE platform_id = ?`,
     ),
