@@ -18,7 +18,7 @@ export interface DispatcherOptions {
   /** When a customer last wrote (ms), if known: read for every reply. */
   readonly lastInboundAt: (to: Address) => Promise<number | undefined>;
   readonly maxInFlight: number;
-  readonly maxAttempts: number;
+  readonly maxAttempts: (type: DispatchedEffect['type']) => number;
   readonly baseBackoffMs: number;
   readonly maxBackoffMs: number;
 }
@@ -183,7 +183,7 @@ export class Dispatcher {
         options.logger.warn({ outboxId: item.id, effect: item.effect.type, reason }, `effect ${status}`);
         return status;
       }
-      if (item.attempts + 1 >= options.maxAttempts) {
+      if (item.attempts + 1 >= options.maxAttempts(item.effect.type)) {
         await options.store.markFailed(item.id, 'failed', `gave up after ${item.attempts + 1} attempts: ${reason}`, now);
         options.logger.error({ outboxId: item.id, effect: item.effect.type, reason }, 'effect dead after all attempts');
         return 'dead';

@@ -33,8 +33,8 @@ export interface EngineOptions<S> {
   readonly clock?: () => number;
   /** Sends in flight at once across all customers (each customer's replies stay in order). */
   readonly maxInFlight?: number;
-  /** Delivery attempts before an effect is given up as dead. */
-  readonly maxAttempts?: number;
+  /** Delivery attempts before an effect is given up as dead: one number, or per effect type (12 by default). */
+  readonly maxAttempts?: number | Partial<Record<DispatchedEffect['type'], number>>;
   /** First retry delay; doubled each attempt, with jitter, capped by `maxBackoffMs`. */
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -74,6 +74,8 @@ export interface Engine {
   tasksChanged(): Promise<void>;
   /** Resolves when nothing is queued or in flight (tests, the CLI's in-process chat). */
   idle(): Promise<void>;
+  /** Sends again the effects of a type that were given up (failed); answers how many. */
+  retryFailed(type: DispatchedEffect['type']): Promise<number>;
   /** Channels whose credentials were refused, by name. */
   unhealthyChannels(): string[];
 }

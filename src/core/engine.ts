@@ -2,6 +2,7 @@ import type { Channel } from './channel.js';
 import { Dispatcher } from './dispatcher.js';
 import type { Engine, EngineObserver, EngineOptions, IngestOptions, IngestResult } from './engine-types.js';
 import { EngineError } from './errors.js';
+import type { DispatchedEffect } from './effects.js';
 import { inboundEventSchema, type InboundEvent, type InboundEventInput } from './events.js';
 import { conversationKey, type Address } from './ids.js';
 import { silentLogger } from './logger.js';
@@ -13,6 +14,7 @@ import { Scheduler } from './scheduler.js';
 import type { InboxItem } from './store.js';
 
 const recoveryPage = 1_000;
+const defaultMaxAttempts = 12;
 
 /**
  * Creates an engine: events in through `ingest`, flows stepped one event at a time per
@@ -56,7 +58,8 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     clock,
     lastInboundAt,
     maxInFlight: options.maxInFlight ?? 64,
-    maxAttempts: options.maxAttempts ?? 12,
+    maxAttempts: (type) =>
+      typeof options.maxAttempts === 'number' ? options.maxAttempts : (options.maxAttempts?.[type] ?? defaultMaxAttempts),
     baseBackoffMs: options.baseBackoffMs ?? 500,
     maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
   });
@@ -158,9 +161,20 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     }
   }
 
+  async function retryFailed(type: DispatchedEffect['type']): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const items = await store.requeueFailed(type, clock(), recoveryPage);
+      dispatcher.enqueue(items);
+      count += items.length;
+      if (items.length < recoveryPage) return count;
+    }
+  }
+
   return {
     store,
     ingest,
+    retryFailed,
     start,
     stop,
     idle,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ActorKey } from './ids.js';
+import { outboundMessageSchema } from './outbound.js';
 
 /**
  * The normalized inbound events. Every input (a webhook, a merchant API call, a due task,
@@ -76,6 +77,11 @@ export const inboundEventSchema = z.discriminatedUnion('type', [
   }),
   /** The order was paid (merchant API or an in-chat payment). */
   z.object({ ...base, type: z.literal('order_paid'), orderId: z.number().int().positive(), method: z.string().optional() }),
+  /**
+   * A message the merchant pushes to the customer (a receipt, a shipping update): the engine
+   * sends it as it is, after the conversation's flow has seen the event.
+   */
+  z.object({ ...base, type: z.literal('push'), message: outboundMessageSchema }),
   /** News about an order for the customer's conversation (keeps its list of orders current). */
   z.object({
     ...base,

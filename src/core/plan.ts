@@ -87,6 +87,10 @@ export function planCommit({ event, seq, expectedRev, result, orderIds, router, 
     for (const copy of router.fanOut(told)) inbox.push(copy);
   };
 
+  if (event.type === 'push' && event.address) {
+    const message = { ...event.message, intent: event.message.intent ?? ('update' as const) };
+    outbox.push({ lane: conversationKey(event.address), effect: { type: 'reply', to: event.address, message } });
+  }
   result.effects.forEach((effect: Effect, index) => {
     switch (effect.type) {
       case 'reply':

@@ -156,6 +156,11 @@ export interface Store {
   markSent(results: readonly { id: number; platformId?: string; at: number }[]): Promise<void>;
   markRetry(id: number, availableAt: number, error: string): Promise<void>;
   markFailed(id: number, status: 'failed' | 'blocked', error: string, at: number): Promise<void>;
+  /**
+   * Puts failed effects of one type back to pending (attempts 0, available at `at`), in
+   * id order, up to `limit`: the merchant retries notifications that were given up.
+   */
+  requeueFailed(type: DispatchedEffect['type'], at: number, limit: number): Promise<OutboxItem[]>;
   /** Records what the platform says happened to a sent message (by the platform's id). */
   messageStatus(platformId: string, status: string, at: number, error?: string): Promise<boolean>;
   getOutbox(id: number): Promise<OutboxItem | null>;

@@ -331,6 +331,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         pendingOutbox.delete(id);
         appendHistory(row, status, at, error);
       }),
+    requeueFailed: (type, at, limit) =>
+      guard(() => {
+        const again: OutboxItem[] = [];
+        for (const row of outbox.values()) {
+          if (again.length >= limit) break;
+          if (row.status !== 'failed' || (JSON.parse(row.effect) as DispatchedEffect).type !== type) continue;
+          row.status = 'pending';
+          row.attempts = 0;
+          row.availableAt = at;
+          pendingOutbox.add(row.id);
+          again.push(toOutbox(row));
+        }
+        return again;
+      }),
     messageStatus: (platformId, status, at, error) =>
       guard(() => applyStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) }) > 0),
     getOutbox: (id) => guard(() => nullable(outbox.get(id), toOutbox)),

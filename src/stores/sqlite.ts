@@ -187,6 +187,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     markRetry: (id, availableAt, error) => guard(() => void s.markRetry.run(availableAt, error, id)),
     markFailed: (id, status, error, at) =>
       guard(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
+    requeueFailed: (type, at, limit) =>
+      guard(() => s.requeueFailed.all(at, type, rows(limit)).map(toOutbox).sort((a, b) => a.id - b.id)),
     messageStatus: (platformId, status, at, error) =>
       guard(() => applyStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) }) > 0),
     getOutbox: (id) => guard(() => nullable(s.getOutbox.get(id), toOutbox)),

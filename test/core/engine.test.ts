@@ -246,6 +246,40 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     await expect(engine.ingest([status('s3', {}, 'read', 1)])).rejects.toThrow(/either messageId or upTo/);
   });
 
+  it('sends a pushed message as it is, as news, without disturbing the conversation', async () => {
+    const channel = recordingChannel();
+    const store = open();
+    const engine = engineOn(store, channel);
+    await engine.start();
+    await engine.ingest([text('m1', alice, 'hello')]);
+    await engine.ingest(
+      [{ type: 'push', id: 'push:r1', key: conversationKey(alice), at: 2, address: alice, message: { kind: 'text', text: 'your parcel left' } }],
+      { wait: true },
+    );
+    await engine.ingest([text('m2', alice, 'again')]);
+    await engine.idle();
+    expect(channel.sent.map((s) => s.text)).toEqual(['#1:hello', 'your parcel left', '#2:again']);
+    const log = await store.messagesTo(alice, 0, 10);
+    expect(log[1]!.effect).toMatchObject({ message: { intent: 'update' } });
+  });
+
+  it('gives up per effect type, and sends the given-up ones again when asked', async () => {
+    let down = true;
+    const channel = recordingChannel(() => (down ? new DeliveryError('platform 500', { retryable: true }) : undefined));
+    const store = open();
+    const engine = engineOn(store, channel, { maxAttempts: { reply: 2 } });
+    await engine.start();
+    await engine.ingest([text('m1', alice, 'a'), text('m2', bob, 'b')]);
+    await engine.idle();
+    expect((await store.messagesTo(alice, 0, 10))[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    down = false;
+    expect(await engine.retryFailed('notify_crm')).toBe(0);
+    expect(await engine.retryFailed('reply')).toBe(2);
+    await engine.idle();
+    expect(channel.sent.map((s) => s.text).sort()).toEqual(['#1:a', '#1:b']);
+    expect((await store.messagesTo(alice, 0, 10))[0]).toMatchObject({ status: 'sent' });
+  });
+
   it('answers once the events were processed when asked to wait, counting failures', async () => {
     const channel = recordingChannel();
     const store = open();

@@ -173,6 +173,7 @@ describe('createApp', () => {
     start: () => Promise.resolve(),
     stop: () => Promise.resolve(),
     tasksChanged: () => Promise.resolve(),
+    retryFailed: () => Promise.resolve(0),
     idle: () => Promise.resolve(),
     unhealthyChannels: () => unhealthy,
   };

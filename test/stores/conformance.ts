@@ -401,6 +401,20 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         expect((await store.getOutbox(elsewhere.id))!.history).toEqual([{ status: 'sent', at: 110 }]);
       });
 
+      it('puts failed effects of one type back to pending, in id order, up to the limit', async () => {
+        const crm: DispatchedEffect = { type: 'notify_crm', orderId: 1, order: { id: 1 } };
+        const [a, b, c, d] = await queue(crm, reply(bob, 'r'), crm, crm);
+        for (const row of [a, b, c]) await store.markFailed(row!.id, 'failed', 'gave up', 10);
+        await store.markFailed(d!.id, 'blocked', 'policy', 10);
+        await store.markRetry(a!.id, 20, 'again');
+        const again = await store.requeueFailed('notify_crm', 50, 1);
+        expect(again.map((row) => [row.id, row.status, row.attempts, row.availableAt])).toEqual([[a!.id, 'pending', 0, 50]]);
+        expect((await store.requeueFailed('notify_crm', 60, 10)).map((row) => row.id)).toEqual([c!.id]);
+        expect(await store.requeueFailed('notify_crm', 70, 10)).toEqual([]);
+        expect((await store.pendingOutbox(0, 10)).map((row) => row.id)).toEqual([a!.id, c!.id]);
+        expect(await store.getOutbox(b!.id)).toMatchObject({ status: 'failed' });
+      });
+
       it('answers null for an unknown outbox id', async () => {
         expect(await store.getOutbox(12_345)).toBeNull();
       });

@@ -123,6 +123,11 @@ export function prepareStatements(db: Database.Database) {
     markFailed: prepare<[string, string, string, number]>(
       `UPDATE outbox SET status = ?, error = ?, ${appendHistory} WHERE id = ?`,
     ),
+    requeueFailed: prepare<[number, string, number], OutboxRow>(
+      "UPDATE outbox SET status = 'pending', attempts = 0, available_at = ? WHERE id IN" +
+        " (SELECT id FROM outbox WHERE status = 'failed' AND json_extract(effect, '$.type') = ? ORDER BY id LIMIT ?)" +
+        ` RETURNING ${outboxColumns}`,
+    ),
     statusNoted: prepare<[string, string]>(`UPDATE outbox SET ${appendHistory} WHERE platform_id = ?`),
     statusUpTo: prepare<[string, string, number, string]>(
       `UPDATE outbox SET ${appendHistory} WHERE recipient = ? AND status = 'sent' AND created_at <= ?` +
