@@ -198,6 +198,15 @@ export const texts = {
     address: 'To',
     time: 'When',
   } satisfies ReceiptTexts,
+  /** The bill a customer can pay in the chat, where the channel takes payments (Telegram). */
+  invoice: {
+    title: (orderId: number) => `Order #${orderId}`,
+    description: (count: number) => `${count} item${count === 1 ? '' : 's'} from our coffee & tea shop. Tap Pay to pay now.`,
+    line: (title: string, count: number) => (count === 1 ? title : `${title} × ${count}`),
+    delivery: 'Delivery',
+    text: (orderId: number, total: string) => `Order #${orderId}: ${total} to pay.`,
+  },
+
   /** The rating flow (flows/rating.ts): asked once an order is delivered. */
   rating: {
     ask: (orderId: number) => `Your order #${orderId} was delivered. How did we do? Tap a score from 1 to 5.`,

@@ -39,7 +39,23 @@ const notified = new Set<number>([
  * order is created, then applies the merchant's status changes (never lowered, the same one
  * twice changes nothing) and the payment, telling the customer and their conversation.
  */
-export function createOrderMachine({ texts, catalog }: ShopServices) {
+export function createOrderMachine({ texts, catalog, payInChat }: ShopServices) {
+  /** The bill to pay in the chat: one line per item, and delivery when it costs. */
+  const invoice = (orderId: number, order: OrderData): OutboundMessage => {
+    const lines = order.items.map((item) => ({ label: texts.invoice.line(item.title, item.count), amount: item.total }));
+    if (order.cost_delivery > 0) lines.push({ label: texts.invoice.delivery, amount: order.cost_delivery });
+    const count = order.items.reduce((sum, item) => sum + item.count, 0);
+    return {
+      kind: 'invoice',
+      orderId,
+      title: texts.invoice.title(orderId),
+      description: texts.invoice.description(count),
+      currency: order.currency,
+      lines,
+      text: texts.invoice.text(orderId, formatMoney(order.cost_total, order.currency, texts.locale)),
+    };
+  };
+
   type Step = (context: OrderContext, event: InboundEvent) => { context?: Partial<OrderContext>; effects: Effect[] };
   const act = (step: Step) =>
     enqueueActions<OrderContext, InboundEvent, undefined, InboundEvent, never, never, never, never, Effect>(
@@ -94,6 +110,7 @@ export function createOrderMachine({ texts, catalog }: ShopServices) {
       context: next,
       effects: [
         ...reply(next, receipt),
+        ...(payInChat(customer) ? reply(next, invoice(event.orderId, order)) : []),
         { type: 'notify_crm', orderId: event.orderId, order: { ...crm } },
         ...update(next, event, event.orderId),
       ],

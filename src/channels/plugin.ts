@@ -23,6 +23,8 @@ export interface ChannelDeps {
 export interface ChannelPlugin {
   readonly channel: Channel;
   readonly webhook?: WebhookChannel;
+  /** Customers can pay in the chat: an `invoice` message becomes a real bill. */
+  readonly payments?: boolean;
   /** Starts pulling updates (after the engine started); each batch is ingested before it is confirmed. */
   start?(ingest: (events: readonly InboundEventInput[]) => Promise<IngestResult>): Promise<void>;
   stop?(): Promise<void>;

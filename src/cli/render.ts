@@ -73,6 +73,9 @@ export function renderMessages(messages: readonly OutboundMessage[], options: Re
       case 'shipping_update':
         lines.push(...shippingLines(message, width));
         break;
+      case 'invoice':
+        lines.push(...wrap(message.text, width));
+        break;
     }
   }
   return { lines, choices };

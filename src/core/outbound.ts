@@ -113,12 +113,28 @@ export const shippingUpdateMessageSchema = z.object({
   imageUrl: z.string().optional(),
 });
 
+/**
+ * A bill the customer can pay in the chat, on channels with in-chat payments (Telegram);
+ * `text` is what a channel without them shows instead.
+ */
+export const invoiceMessageSchema = z.object({
+  kind: z.literal('invoice'),
+  orderId: z.number().int().positive(),
+  title: z.string().min(1),
+  description: z.string().min(1),
+  currency: z.string().length(3),
+  lines: z.array(z.object({ label: z.string().min(1), amount: moneySchema })).min(1),
+  photoUrl: z.string().optional(),
+  text: z.string().min(1),
+});
+
 export const outboundMessageSchema = z
   .discriminatedUnion('kind', [
     textMessageSchema,
     productsMessageSchema,
     receiptMessageSchema,
     shippingUpdateMessageSchema,
+    invoiceMessageSchema,
   ])
   .and(z.object({ intent: intentSchema.optional() }));
 
@@ -129,3 +145,4 @@ export type ReceiptMessage = z.infer<typeof receiptMessageSchema> & { intent?: '
 export type ShippingUpdateMessage = z.infer<typeof shippingUpdateMessageSchema> & {
   intent?: 'response' | 'update';
 };
+export type InvoiceMessage = z.infer<typeof invoiceMessageSchema> & { intent?: 'response' | 'update' };

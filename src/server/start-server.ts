@@ -74,7 +74,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const started = createEngine({
       store,
       flows: shopFlows,
-      services: createShopServices(catalog),
+      services: createShopServices(catalog, undefined, {
+        payInChat: plugins.filter((plugin) => plugin.payments).map((plugin) => plugin.channel.name),
+      }),
       channels: [web.channel, ...plugins.map((plugin) => plugin.channel)],
       logger,
       observer: metrics.observer,

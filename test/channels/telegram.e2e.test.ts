@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(mode: 'webhook' | 'polling'): Promise<{ fake: FakeTelegram; server: RunningServer }> {
+async function start(mode: 'webhook' | 'polling', extra: Record<string, string> = {}): Promise<{ fake: FakeTelegram; server: RunningServer }> {
   fake = await startFakeTelegram();
   server = await startServer(
     loadConfig({
@@ -36,6 +36,7 @@ async function start(mode: 'webhook' | 'polling'): Promise<{ fake: FakeTelegram;
       TELEGRAM_MODE: mode,
       TELEGRAM_WEBHOOK_SECRET: secret,
       TELEGRAM_API_ROOT: fake.apiRoot,
+      ...extra,
     }),
   );
   return { fake, server };
@@ -143,6 +144,57 @@ describe('Telegram through the real server, webhook mode', () => {
     expect(new Set(answered.map((call) => call.body.callback_query_id)).size).toBe(answered.length);
     expect(answered.every((call) => call.status === 200)).toBe(true);
     expect(fake.pending).toHaveLength(0);
+  });
+});
+
+describe('Telegram payments through the real server', () => {
+  it('sends an invoice with the receipt, checks the pre-checkout and marks the order paid', { timeout: 60_000 }, async () => {
+    const { fake, server } = await start('webhook', { TELEGRAM_PAYMENT_TOKEN: 'provider:test-token' });
+    fake.setWebhook(`${server.url}/webhooks/telegram`, secret);
+    const ana = customer(fake, 777002);
+    const { buttons } = texts;
+    ana.say('/start');
+    await ana.next(hasButton(buttons.browse), 'the menu');
+    ana.tap(buttons.browse);
+    await ana.next(hasButton(buttons.menu), 'the categories');
+    ana.tap('Thés verts & infusions');
+    await ana.next((message) => message.caption?.startsWith('Sencha <Uji> & Co') ?? false, 'the sencha card');
+    ana.tap(buttons.addToCart);
+    await ana.next(hasButton('2'), 'the quantity question');
+    ana.tap('2');
+    await ana.next(hasButton(buttons.checkout), 'the added line');
+    ana.tap(buttons.checkout);
+    await ana.next(hasButton(buttons.pickup), 'the delivery question');
+    ana.tap(buttons.pickup);
+    await ana.next((message) => message.text === texts.askRecipient, 'the recipient question');
+    ana.say('Ana Lopez');
+    await ana.next((message) => message.text?.startsWith('Which mobile') ?? false, 'the mobile question');
+    ana.say('+34 600 123 456');
+    await ana.next(hasButton(buttons.asap), 'the time question');
+    ana.tap(buttons.asap);
+    await ana.next(hasButton(buttons.confirm), 'the summary');
+    ana.tap(buttons.confirm);
+    const receipt = await ana.next((message) => /^Order #\d+\n/.test(message.text ?? ''), 'the receipt');
+    const orderId = Number(/^Order #(\d+)/.exec(receipt.text!)![1]);
+    const bill = await ana.next((message) => message.invoice !== undefined, 'the invoice');
+    expect(bill.invoice).toMatchObject({ title: `Order #${orderId}`, currency: 'EUR', total_amount: 1900 });
+    const sendInvoice = fake.calls('sendInvoice').at(-1)!;
+    expect(sendInvoice.body).toMatchObject({ payload: `order:${orderId}`, provider_token: 'provider:test-token' });
+
+    const invoice = { payload: `order:${orderId}`, currency: 'EUR', total: 1900 };
+    fake.push(telegramUpdates.preCheckout(777002, { ...invoice, total: 1 }, 'pcq-wrong'));
+    fake.push(telegramUpdates.preCheckout(777002, invoice, 'pcq-right'));
+    const answers = await fake.waitFor(() => {
+      const calls = fake.calls('answerPreCheckoutQuery');
+      return calls.length === 2 ? calls : undefined;
+    }, 'both pre-checkout answers', 10_000);
+    const answer = (id: string) => answers.find((call) => call.body.pre_checkout_query_id === id)!.body;
+    expect(answer('pcq-wrong')).toMatchObject({ ok: false });
+    expect(answer('pcq-right')).toMatchObject({ ok: true });
+
+    fake.push(telegramUpdates.successfulPayment(777002, invoice, 'charge-1'));
+    const thanks = await ana.next((message) => message.text?.includes('payment') ?? false, 'the payment confirmation');
+    expect(thanks.text).toBe(texts.paymentReceived(orderId, '€19.00'));
   });
 });
 

@@ -317,6 +317,22 @@ describe('rendering messages for Telegram', () => {
     });
   });
 
+  it('renders an invoice as plain text when no payment token is configured', () => {
+    const invoice: OutboundMessage = {
+      kind: 'invoice',
+      orderId: 12,
+      title: 'Order #12',
+      description: '2 items',
+      currency: 'EUR',
+      lines: [{ label: 'Mugs', amount: 2500 }],
+      text: 'Order #12: €25.00 <to pay>',
+    };
+    expect(renderTelegram(invoice, 42, 7)).toEqual([
+      { method: 'sendMessage', payload: { chat_id: 42, text: 'Order #12: €25.00 &lt;to pay&gt;', parse_mode: 'HTML' } },
+    ]);
+    expect(renderTelegram(invoice, 42, 7, 'provider-token')[0]!.method).toBe('sendInvoice');
+  });
+
   it('renders an invoice with prices in minor units and the order in its payload', () => {
     expect(
       renderInvoice(
@@ -429,8 +445,16 @@ describe('sending through the Bot API', () => {
 
   it('sends an invoice when a message says it is one', async () => {
     const chatId = nextChat++;
-    const invoice = { kind: 'invoice', orderId: 12, title: 'Order #12', description: '2 mugs', currency: 'USD', lines: [{ label: 'Mugs', amount: 2500 }] };
-    await send(chatId, invoice as unknown as OutboundMessage);
+    const invoice: OutboundMessage = {
+      kind: 'invoice',
+      orderId: 12,
+      title: 'Order #12',
+      description: '2 mugs',
+      currency: 'USD',
+      lines: [{ label: 'Mugs', amount: 2500 }],
+      text: 'Order #12: $25.00',
+    };
+    await send(chatId, invoice);
     expect(fake.calls('sendInvoice').at(-1)?.body).toMatchObject({ chat_id: chatId, payload: 'order:12', provider_token: 'provider-token', prices: [{ label: 'Mugs', amount: 2500 }] });
     expect(fake.messagesTo(chatId)[0]?.invoice).toMatchObject({ total_amount: 2500, currency: 'USD' });
   });

@@ -408,6 +408,26 @@ export const telegramUpdates = {
       data,
     },
   }),
+  preCheckout: (chatId: number, invoice: { payload: string; currency: string; total: number }, id = `pcq-${Math.random().toString(36).slice(2)}`) => ({
+    pre_checkout_query: {
+      id,
+      from: { id: chatId, is_bot: false, first_name: 'Ana' },
+      currency: invoice.currency,
+      total_amount: invoice.total,
+      invoice_payload: invoice.payload,
+    },
+  }),
+  successfulPayment: (chatId: number, invoice: { payload: string; currency: string; total: number }, charge = `ch-${Math.random().toString(36).slice(2)}`) =>
+    telegramUpdates.text(chatId, '', {
+      text: undefined,
+      successful_payment: {
+        currency: invoice.currency,
+        total_amount: invoice.total,
+        invoice_payload: invoice.payload,
+        telegram_payment_charge_id: charge,
+        provider_payment_charge_id: `provider-${charge}`,
+      },
+    }),
 };
 
 /** The text Telegram shows for an HTML message, or a 400 for what it cannot parse. */

@@ -70,6 +70,9 @@ function messages(message: OutboundMessage): Message[] {
       const track: SendButton[] = message.trackingUrl ? [{ type: 'web_url', title: 'Track package', url: message.trackingUrl }] : [];
       return textWithButtons(message.text, track);
     }
+    case 'invoice':
+      // Messenger has no in-chat payment here: the bill as text.
+      return textWithButtons(message.text, []);
   }
 }
 

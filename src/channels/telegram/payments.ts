@@ -1,24 +1,12 @@
 import type { RawApi } from 'grammy';
-import { z } from 'zod';
 import { orderStatus } from '../../commerce/order.js';
 import type { OrderId } from '../../core/ids.js';
+import type { InvoiceMessage } from '../../core/outbound.js';
 import type { Store } from '../../core/store.js';
 import { truncate } from './html.js';
 
-/**
- * An invoice for an order, as a flow would say it once core has an `invoice` message kind:
- * amounts in integer minor units (channels.md A.5).
- */
-export const telegramInvoiceSchema = z.object({
-  kind: z.literal('invoice'),
-  orderId: z.number().int().positive(),
-  title: z.string().min(1),
-  description: z.string().min(1),
-  currency: z.string().regex(/^[A-Za-z]{3}$/),
-  lines: z.array(z.object({ label: z.string().min(1), amount: z.number().int() })).min(1),
-  photoUrl: z.string().optional(),
-});
-export type TelegramInvoice = Omit<z.infer<typeof telegramInvoiceSchema>, 'kind'>;
+/** An order's invoice, as core's `invoice` message says it. */
+export type TelegramInvoice = Omit<InvoiceMessage, 'kind' | 'text' | 'intent'>;
 
 type InvoiceParams = Omit<Parameters<RawApi['sendInvoice']>[0], 'chat_id'>;
 

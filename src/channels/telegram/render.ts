@@ -4,6 +4,7 @@ import { formatMoney } from '../../commerce/money.js';
 import type { Button, OutboundMessage, ProductCard } from '../../core/outbound.js';
 import { buttonsOf, callbackData } from './callback-data.js';
 import { escapeHtml, truncate } from './html.js';
+import { renderInvoice } from './payments.js';
 
 /** Bot API limits the renderer keeps (channels.md A.4, A.5). */
 export const telegramLimits = { text: 4_096, caption: 1_024, invoiceTitle: 32, invoiceDescription: 255 } as const;
@@ -23,12 +24,12 @@ type Numbered = { readonly button: Button; readonly index: number };
  * with an inline keyboard (buttons, then quick replies, packed in short rows); products as
  * photos with a caption (text when there is no image URL), the quick replies on the last;
  * a receipt as one formatted message; a shipping update with the tracking link as a URL
- * button. A payload over 64 bytes becomes a reference into the outbox (`o:<outboxId>:<i>`).
+ * button; an invoice as `sendInvoice` when a payment token is given. A payload over 64 bytes becomes a reference into the outbox (`o:<outboxId>:<i>`).
  * @example
  * renderTelegram({ kind: 'text', text: 'Hi <3' }, 123456789, 7)
  * // [{ method: 'sendMessage', payload: { chat_id: 123456789, text: 'Hi &lt;3', parse_mode: 'HTML' } }]
  */
-export function renderTelegram(message: OutboundMessage, chatId: number, outboxId: number): TelegramCall[] {
+export function renderTelegram(message: OutboundMessage, chatId: number, outboxId: number, paymentToken?: string): TelegramCall[] {
   const numbered: Numbered[] = buttonsOf(message).map((button, index) => ({ button, index }));
   const keyboard = (...groups: Numbered[][]) => markup(groups, outboxId);
   const text = (html: string, reply_markup?: InlineKeyboardMarkup): TelegramCall => ({
@@ -69,6 +70,10 @@ export function renderTelegram(message: OutboundMessage, chatId: number, outboxI
       const parcel = message.packageNumber ? `\n<code>${escapeHtml(message.packageNumber)}</code>` : '';
       return [text(`${escapeHtml(truncate(message.text, telegramLimits.text - 100))}${parcel}`, urlKeyboard('Track package', message.trackingUrl))];
     }
+    case 'invoice':
+      // Without a payment provider token the bill is plain text.
+      if (!paymentToken) return [text(escapeHtml(truncate(message.text, telegramLimits.text)))];
+      return [{ method: 'sendInvoice', payload: { chat_id: chatId, ...renderInvoice(message, paymentToken) } }];
   }
 }
 

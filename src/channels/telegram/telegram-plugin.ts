@@ -4,14 +4,14 @@ import { apiThrottler, type APIThrottlerOptions } from '@grammyjs/transformer-th
 import { Bot, GrammyError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Channel, WebhookChannel, WebhookRequest } from '../../core/channel.js';
-import { DeliveryError, EngineError } from '../../core/errors.js';
+import { EngineError } from '../../core/errors.js';
 import type { InboundEventInput } from '../../core/events.js';
 import type { OutboundMessage } from '../../core/outbound.js';
 import type { ChannelDeps, ChannelPlugin } from '../plugin.js';
 import { resolveCallbackData } from './callback-data.js';
 import { createLongPolling } from './long-polling.js';
 import { parseUpdate, type TelegramInput } from './parse-update.js';
-import { checkPreCheckout, renderInvoice, telegramInvoiceSchema } from './payments.js';
+import { checkPreCheckout } from './payments.js';
 import { renderTelegram, type TelegramCall } from './render.js';
 import { redactToken, toDeliveryError } from './send-errors.js';
 import { createUndiciFetch } from './undici-fetch.js';
@@ -168,13 +168,7 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
   };
 
   function callsFor(message: OutboundMessage, chatId: number, outboxId: number): TelegramCall[] {
-    // Core has no `invoice` kind yet; a message that says it is one is read by our schema.
-    const kind: string = message.kind;
-    if (kind !== 'invoice') return renderTelegram(message, chatId, outboxId);
-    if (!paymentToken) throw new DeliveryError('in-chat payments are off (no TELEGRAM_PAYMENT_TOKEN)', { retryable: false });
-    const invoice = telegramInvoiceSchema.safeParse(message);
-    if (!invoice.success) throw new DeliveryError(`not an invoice: ${invoice.error.issues[0]?.message}`, { retryable: false });
-    return [{ method: 'sendInvoice', payload: { chat_id: chatId, ...renderInvoice(invoice.data, paymentToken) } }];
+    return renderTelegram(message, chatId, outboxId, paymentToken);
   }
 
   function execute(call: TelegramCall): Promise<{ message_id: number }> {
@@ -190,6 +184,7 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
 
   return {
     channel,
+    payments: paymentToken !== undefined,
     ...(config.mode === 'webhook' ? { webhook } : {}),
     async start(ingestEvents) {
       ingest = ingestEvents;

@@ -86,6 +86,9 @@ function render(message: OutboundMessage, options: WhatsAppRenderOptions): Body[
       if (message.trackingUrl) return withLink(message.text, 'Track package', message.trackingUrl, message.imageUrl);
       if (message.imageUrl && message.text.length <= whatsappLimits.caption) return [image(message.imageUrl, message.text)];
       return texts(message.text);
+    case 'invoice':
+      // No in-chat payment through this channel: the bill as text.
+      return texts(message.text);
   }
 }
 
