@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/stores/sqlite.js';
+
+const repo = resolve(fileURLToPath(import.meta.url), '../../..');
+const dir = mkdtempSync(join(tmpdir(), 'orderly-crash-'));
+const children = new Set<ChildProcess>();
+
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function startChild(database: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
+    cwd: repo,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${database}`, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  return new Promise((resolvePromise, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('"listening"')) return;
+      const { url } = JSON.parse(line) as { url: string };
+      resolvePromise({ child, url });
+    });
+    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening`)));
+  });
+}
+
+const exited = (child: ChildProcess) => new Promise((resolvePromise) => child.once('exit', resolvePromise));
+
+async function texts(url: string, user: string): Promise<string[]> {
+  const response = await fetch(`${url}/web/v1/messages?user=${user}&after=0`);
+  const page = (await response.json()) as { messages: { message: { kind: string; text?: string } }[] };
+  return page.messages.map((entry) => entry.message.text ?? entry.message.kind);
+}
+
+describe('a server killed with events acknowledged but not yet processed', () => {
+  it('processes each acknowledged event exactly once after a restart', { timeout: 90_000 }, async () => {
+    const database = join(dir, 'crash.db');
+    const users = Array.from({ length: 120 }, (_, i) => `crash-user-${String(i).padStart(4, '0')}`);
+    const first = await startChild(database);
+
+    // Kill while answers are still arriving: some acknowledged events cannot have been processed yet.
+    const acknowledged = new Set<string>();
+    let killed = false;
+    await Promise.allSettled(
+      users.map(async (user) => {
+        const response = await fetch(`${first.url}/web/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user, id: 'm1', text: 'hi' }),
+        });
+        if (response.status === 202) acknowledged.add(user);
+        if (!killed && acknowledged.size >= users.length * 0.75) {
+          killed = true;
+          first.child.kill('SIGKILL');
+        }
+      }),
+    );
+    await exited(first.child);
+    expect(acknowledged.size).toBeGreaterThan(0);
+
+    // What the crash left in the file: the test means something only if some events waited.
+    const left = openSqliteStore(database);
+    const waiting = await left.pending(0, 10_000);
+    await left.close();
+    expect(waiting.length).toBeGreaterThan(0);
+
+    const second = await startChild(database);
+    const control = 'crash-control-0001';
+    await fetch(`${second.url}/web/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: control, id: 'm1', text: 'hi' }),
+    });
+    const deadline = Date.now() + 20_000;
+    while ((await texts(second.url, control)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const answer = await texts(second.url, control);
+    expect(answer.length).toBeGreaterThan(0);
+    // Let the recovered backlog finish, then every acknowledged customer has exactly one answer.
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const user of acknowledged) expect(await texts(second.url, user)).toEqual(answer);
+    // A customer whose answer never came may or may not have been stored, but never twice.
+    for (const user of users.filter((u) => !acknowledged.has(u))) {
+      expect([0, answer.length]).toContain((await texts(second.url, user)).length);
+    }
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+  });
+});
