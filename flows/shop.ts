@@ -292,7 +292,6 @@ export const shopFlow = defineFlow<ShopServices>({
   version: 1,
   kind: 'conv',
   machine: (services) => createShopMachine(services),
-  // The notice has no services to read: it speaks the default texts.
   restartNotice: (event, { texts }) =>
     event.address ? [{ type: 'reply', to: event.address, message: { kind: 'text', text: texts.restarted } }] : [],
 });
