@@ -5,8 +5,9 @@ import type { EffectHandler, EngineObserver } from './engine-types.js';
 import { DeliveryError } from './errors.js';
 import type { DispatchedEffect, EffectOf } from './effects.js';
 import type { Address } from './ids.js';
+import { LeaseBook } from './lease-book.js';
 import type { Logger } from './logger.js';
-import type { OutboxItem, Store } from './store.js';
+import type { Lease, OutboxItem, Store } from './store.js';
 
 export interface DispatcherOptions {
   readonly store: Store;
@@ -21,6 +22,8 @@ export interface DispatcherOptions {
   readonly maxAttempts: (type: DispatchedEffect['type']) => number;
   readonly baseBackoffMs: number;
   readonly maxBackoffMs: number;
+  /** Set on a shared store: this instance's lease on the lanes it sends (see the processor's notes). */
+  readonly lease?: Lease;
 }
 
 interface Lane {
@@ -28,41 +31,127 @@ interface Lane {
   readonly items: OutboxItem[];
   busy: boolean;
   timer?: NodeJS.Timeout;
+  /** Shared store: a claim of this lane is on its way. */
+  claiming?: boolean;
+  /**
+   * Shared store: rows were queued here that did not come from a claim (a commit, a retry).
+   * Another instance may have committed rows to the lane before them, which this one never
+   * saw: the lane is claimed again (the claim answers every pending row) before it sends.
+   */
+  unsure?: number;
 }
+
+type SentResult = { id: number; platformId?: string; at: number; lane: string };
 
 /**
  * Sends outbox effects. Each lane (a customer's replies) goes one at a time in order;
  * lanes run side by side up to `maxInFlight`. A retryable failure keeps the effect at the
  * head of its lane until a later try; a permanent one records it failed and the lane moves on.
  * Successful sends are marked in the store in batches, one write per tick.
+ *
+ * On a shared store a lane is sent from only while this instance holds its lease: lanes are
+ * claimed in batches (one `claimLanes` per tick) before their head goes out, the lease is
+ * renewed while a send is in flight and with each `markSent`, and given up when the lane is empty.
  */
 export class Dispatcher {
   readonly #lanes = new Map<string, Lane>();
   readonly #ready: Lane[] = [];
   readonly #unhealthy = new Set<string>();
-  readonly #sent: Batcher<{ id: number; platformId?: string; at: number }, void>;
+  readonly #sent: Batcher<SentResult, unknown>;
   #inFlight = 0;
   #pending = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
+  /** Shared store only: leases, the rows queued here, lanes to claim at the next tick. */
+  readonly #leases?: LeaseBook;
+  readonly #known = new Set<number>();
+  readonly #claims = new Set<Lane>();
+  /** Reads of the store in flight, and the rows settled here meanwhile: such a read may still list them. */
+  readonly #reads = new Set<object>();
+  readonly #settledDuringReads = new Set<number>();
 
   constructor(private readonly options: DispatcherOptions) {
-    this.#sent = new Batcher((results) => options.store.markSent(results));
+    if (options.lease) this.#leases = new LeaseBook(options.lease);
+    this.#sent = new Batcher<SentResult, unknown>((results) => (this.#leases ? this.#markLeased(results) : options.store.markSent(results)));
   }
 
   /** Effects committed (or recovered at start), in id order. */
   enqueue(items: readonly OutboxItem[]): void {
+    this.#add(items, true);
+  }
+
+  #add(items: readonly OutboxItem[], unsure: boolean): void {
     for (const item of items) {
+      if (this.#leases) {
+        if (this.#known.has(item.id)) continue;
+        this.#known.add(item.id);
+      }
       let lane = this.#lanes.get(item.lane);
       if (!lane) {
         lane = { name: item.lane, items: [], busy: false };
         this.#lanes.set(item.lane, lane);
       }
       lane.items.push(item);
+      if (this.#leases) {
+        sortLane(lane);
+        if (unsure) lane.unsure = (lane.unsure ?? 0) + 1;
+      }
       this.#pending++;
       if (lane.items.length === 1 && !lane.busy && !lane.timer) this.#ready.push(lane);
     }
     this.#kick();
+  }
+
+  /** Shared store: queues rows a scan of the store found, leaving out those that went out while it ran. */
+  async adopt(read: () => Promise<readonly OutboxItem[]>): Promise<void> {
+    const token = this.#beginRead();
+    try {
+      const items = await read();
+      this.enqueue(items.filter((item) => !this.#settledDuringReads.has(item.id)));
+    } finally {
+      this.#endRead(token);
+    }
+  }
+
+  #beginRead(): object {
+    const token = {};
+    this.#reads.add(token);
+    return token;
+  }
+
+  #endRead(token: object): void {
+    this.#reads.delete(token);
+    if (this.#reads.size === 0) this.#settledDuringReads.clear();
+  }
+
+  /** Shared store: another instance could not claim `lane`; if it was ours lately, claim it again. */
+  notice(lane: string): void {
+    if (!this.#leases?.knows(lane)) return;
+    let found = this.#lanes.get(lane);
+    if (!found) {
+      found = { name: lane, items: [], busy: false };
+      this.#lanes.set(lane, found);
+    }
+    this.#claim(found);
+  }
+
+  /** Shared store: forgets leases that ended long ago. */
+  prune(): void {
+    this.#leases?.prune();
+  }
+
+  /** Shared store: renews the leases of lanes whose send is taking long. */
+  async heartbeat(): Promise<void> {
+    const leases = this.#leases;
+    if (!leases) return;
+    const lanes = [...this.#lanes.values()].filter((lane) => lane.busy && leases.ending(lane.name)).map((lane) => lane.name);
+    if (lanes.length === 0) return;
+    const since = leases.now();
+    const kept = new Set(await this.options.store.renewLeases(leases.lease, { lanes }));
+    for (const name of lanes) {
+      if (kept.has(name)) leases.held(name, since);
+      else leases.dropped(name);
+    }
   }
 
   unhealthyChannels(): string[] {
@@ -95,10 +184,14 @@ export class Dispatcher {
     while (!this.#stopped && this.#inFlight < this.options.maxInFlight && this.#ready.length > 0) {
       const lane = this.#ready.shift()!;
       const head = lane.items[0];
-      if (!head || lane.busy || lane.timer) continue;
+      if (!head || lane.busy || lane.timer || lane.claiming) continue;
       const wait = head.availableAt - this.options.clock();
       if (wait > 0) {
         this.#later(lane, wait);
+        continue;
+      }
+      if (this.#leases && (lane.unsure || !this.#leases.holds(lane.name))) {
+        this.#claim(lane);
         continue;
       }
       lane.busy = true;
@@ -119,22 +212,25 @@ export class Dispatcher {
     const started = performance.now();
     const { options } = this;
     let outcome: 'sent' | 'retry' | 'failed' | 'blocked' | 'dead';
+    let result: { platformId?: string } | void | undefined;
     try {
-      const result = await this.#deliver(item);
-      await this.#sent.add([{ id: item.id, platformId: result?.platformId, at: options.clock() }]);
+      result = await this.#deliver(item);
       outcome = 'sent';
     } catch (error) {
       outcome = await this.#failed(lane, item, error);
     }
+    if (outcome === 'sent') await this.#markSent({ id: item.id, platformId: result?.platformId, at: options.clock(), lane: lane.name });
     options.observer.dispatched?.(item.effect.type, outcome, (performance.now() - started) / 1000);
     lane.busy = false;
     this.#inFlight--;
     if (outcome !== 'retry') {
       lane.items.shift();
       this.#pending--;
+      this.#known.delete(item.id);
+      if (this.#reads.size > 0) this.#settledDuringReads.add(item.id);
     }
     if (lane.items.length === 0) {
-      if (!lane.timer) this.#lanes.delete(lane.name);
+      if (!lane.timer && !lane.claiming) this.#lanes.delete(lane.name);
     } else if (outcome !== 'retry') {
       this.#ready.push(lane);
     }
@@ -144,6 +240,110 @@ export class Dispatcher {
       for (const wake of waiters) wake();
     }
     this.#kick();
+  }
+
+  /**
+   * Records a send. A store that fails here must not make the effect go out again: the
+   * write is retried (backing off) until it lands or the dispatcher stops.
+   */
+  async #markSent(result: SentResult): Promise<void> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        await this.#sent.add([result]);
+        return;
+      } catch (error) {
+        this.options.logger.error({ outboxId: result.id, err: describe(error) }, 'could not record a sent effect');
+        if (this.#stopped) return;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  /** Shared store: marks a batch sent, renewing the leases of lanes with more to send and giving up the others. */
+  async #markLeased(results: SentResult[]): Promise<void> {
+    const leases = this.#leases!;
+    const keep: string[] = [];
+    const release: string[] = [];
+    for (const { lane: name } of results) {
+      const lane = this.#lanes.get(name);
+      // The row being marked is still the lane's head: the lane is empty after it.
+      if (lane && lane.items.length > 1) keep.push(name);
+      else {
+        release.push(name);
+        leases.dropped(name);
+      }
+    }
+    const since = leases.now();
+    const kept = new Set(await this.options.store.markSent(results, { ...leases.lease, keep, release }));
+    // A lane whose lease lapsed (a slow send) is claimed again before its next send.
+    for (const name of keep) {
+      if (kept.has(name)) leases.held(name, since);
+      else leases.dropped(name);
+    }
+  }
+
+  /** Shared store: claims `lane` with the others asked for in this tick. */
+  #claim(lane: Lane): void {
+    if (lane.claiming) return;
+    lane.claiming = true;
+    this.#claims.add(lane);
+    if (this.#claims.size === 1) setImmediate(() => void this.#claimAll());
+  }
+
+  async #claimAll(): Promise<void> {
+    const leases = this.#leases!;
+    const lanes = [...this.#claims];
+    this.#claims.clear();
+    const asked = new Map(lanes.map((lane) => [lane, new Set(lane.items.map((item) => item.id))]));
+    const unsure = new Map(lanes.map((lane) => [lane, lane.unsure ?? 0]));
+    const since = leases.now();
+    const token = this.#beginRead();
+    let claimed;
+    try {
+      claimed = await this.options.store.claimLanes(lanes.map((lane) => lane.name), leases.lease);
+    } catch (error) {
+      this.#endRead(token);
+      this.options.logger.error({ err: describe(error) }, 'could not claim outbox lanes');
+      for (const lane of lanes) {
+        lane.claiming = false;
+        if (lane.items.length > 0) this.#later(lane, 500);
+      }
+      return;
+    }
+    const settled = new Set(this.#settledDuringReads);
+    this.#endRead(token);
+    const taken = new Map(claimed.map((claim) => [claim.lane, claim.pending]));
+    for (const lane of lanes) {
+      lane.claiming = false;
+      const pending = taken.get(lane.name);
+      if (pending) leases.held(lane.name, since);
+      else leases.dropped(lane.name);
+      // Rows queued while the claim was on its way may still hide others: claim again then.
+      if (lane.unsure === unsure.get(lane)) lane.unsure = 0;
+      const stored = new Set((pending ?? []).map((item) => item.id));
+      // Rows queued when the claim was sent and no longer pending went out from another instance.
+      for (let i = lane.items.length - 1; i >= (lane.busy ? 1 : 0); i--) {
+        const item = lane.items[i]!;
+        if (asked.get(lane)!.has(item.id) && (!pending || !stored.has(item.id))) {
+          lane.items.splice(i, 1);
+          this.#pending--;
+          this.#known.delete(item.id);
+        }
+      }
+      if (pending) this.#add(pending.filter((item) => !settled.has(item.id)), false);
+      if (lane.items.length === 0 && !lane.busy && !lane.timer) this.#lanes.delete(lane.name);
+      else if (!lane.busy && !lane.timer) this.#ready.push(lane);
+    }
+    this.#wakeIdle();
+    this.#kick();
+  }
+
+  #wakeIdle(): void {
+    if (this.#inFlight === 0 || this.#pending === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
   }
 
   async #deliver(item: OutboxItem): Promise<{ platformId?: string } | void> {
@@ -204,6 +404,22 @@ export class Dispatcher {
       return 'retry';
     }
   }
+}
+
+/** Moves a lane's last row back to its place by id, never before a head that may be in flight. */
+function sortLane(lane: Lane): void {
+  const { items } = lane;
+  let i = items.length - 1;
+  const item = items[i]!;
+  while (i > 1 && items[i - 1]!.id > item.id) {
+    items[i] = items[i - 1]!;
+    i--;
+  }
+  if (i === 1 && !lane.busy && items[0]!.id > item.id) {
+    items[1] = items[0]!;
+    i = 0;
+  }
+  items[i] = item;
 }
 
 function describe(error: unknown): string {

@@ -38,6 +38,20 @@ export interface EngineOptions<S> {
   /** First retry delay; doubled each attempt, with jitter, capped by `maxBackoffMs`. */
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * This instance's name in a shared store's leases (letters, digits, `_`, `.`, `-`); random
+   * by default. Only a `shared` store (several instances on one database) reads it.
+   */
+  readonly instanceId?: string;
+  /**
+   * Shared store: how long a lease on an actor key or outbox lane lasts unless renewed, so
+   * how long the work of an instance that died waits before another one takes it over
+   * (15 s). Keep it well above the slowest send (the Graph API client gives up after 15 s;
+   * a send still running is renewed, but a stalled process is not).
+   */
+  readonly leaseMs?: number;
+  /** Shared store: how often to look for work no notice told about (expired leases, lost notices); 3 s. */
+  readonly pollMs?: number;
 }
 
 export interface IngestOptions {
@@ -60,6 +74,8 @@ export interface IngestResult {
 
 export interface Engine {
   readonly store: Store;
+  /** This instance's id in a shared store's leases (always set by `createEngine`). */
+  readonly instanceId?: string;
   /**
    * Validates and durably stores events (deduplicated by id), then processes them in the
    * background. Resolves once they are stored: that is when a webhook may answer 200.

@@ -7,6 +7,7 @@ import { inboundEventSchema, type InboundEvent, type InboundEventInput } from '.
 import { conversationKey, type Address } from './ids.js';
 import { silentLogger } from './logger.js';
 import { Batcher } from './batcher.js';
+import { ClusterSync } from './cluster-sync.js';
 import { Router } from './plan.js';
 import { Processor } from './processor.js';
 import { compileFlow } from './runtime.js';
@@ -15,6 +16,7 @@ import type { InboxItem } from './store.js';
 
 const recoveryPage = 1_000;
 const defaultMaxAttempts = 12;
+const instanceIdPattern = /^[\w.-]{1,64}$/;
 
 /**
  * Creates an engine: events in through `ingest`, flows stepped one event at a time per
@@ -30,6 +32,10 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
   const observer: EngineObserver = options.observer ?? {};
   const clock = options.clock ?? Date.now;
   const router = new Router(options.flows.map((flow) => compileFlow(flow, options.services)));
+  const instanceId = options.instanceId ?? crypto.randomUUID().slice(0, 8);
+  if (!instanceIdPattern.test(instanceId)) throw new EngineError('CONFIG', 'an instance id is 1-64 letters, digits, _, . and -');
+  // Several instances on one store coordinate through leases; a store one process owns needs none.
+  const lease = store.shared ? { owner: instanceId, ms: Math.max(100, options.leaseMs ?? 15_000) } : undefined;
   const channels = new Map<string, Channel>((options.channels ?? []).map((channel) => [channel.name, channel]));
 
   // When each customer last wrote, for channels with a messaging window; the store has
@@ -62,6 +68,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
       typeof options.maxAttempts === 'number' ? options.maxAttempts : (options.maxAttempts?.[type] ?? defaultMaxAttempts),
     baseBackoffMs: options.baseBackoffMs ?? 500,
     maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
+    ...(lease ? { lease } : {}),
   });
   const processor = new Processor({
     store,
@@ -70,12 +77,16 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     observer,
     clock,
     seen,
+    ...(lease ? { lease } : {}),
     committed: (outbox, earliestTask) => {
       if (outbox.length > 0) dispatcher.enqueue(outbox);
       if (earliestTask !== null) void scheduler.wake(earliestTask);
     },
   });
   const scheduler: Scheduler = new Scheduler(store, (items) => processor.enqueue(items), clock, logger);
+  const sync = lease
+    ? new ClusterSync({ store, owner: lease.owner, leaseMs: lease.ms, processor, dispatcher, scheduler, logger, pollMs: Math.max(50, options.pollMs ?? 3_000) })
+    : undefined;
 
   let started = false;
   let stopping = false;
@@ -122,6 +133,12 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     if (started) return;
     started = true;
     stopping = false;
+    if (sync) {
+      await sync.start();
+      scheduler.start();
+      logger.info({ instanceId, queued: processor.queued, outbox: dispatcher.pending }, 'engine started (shared store)');
+      return;
+    }
     for (let after = 0; ; ) {
       const items = await store.pending(after, recoveryPage);
       processor.enqueue(items);
@@ -141,6 +158,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
   async function stop({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
     if (stopping) return;
     stopping = true;
+    sync?.stop();
     scheduler.stop();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
     const drained = await Promise.race([
@@ -149,6 +167,8 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     ]);
     dispatcher.stop();
     await Promise.race([dispatcher.settled(false), deadline]);
+    // What is left goes to the other instances now rather than when the leases expire.
+    if (lease) await store.releaseLeases(lease.owner).catch((error: unknown) => logger.warn({ err: String(error) }, 'could not release leases'));
     started = false;
     logger.info({ drained: drained === 'drained', queued: processor.queued, outbox: dispatcher.pending }, 'engine stopped');
   }
@@ -173,6 +193,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
 
   return {
     store,
+    instanceId,
     ingest,
     retryFailed,
     start,

@@ -130,7 +130,50 @@ export interface Commit {
 
 export type CommitResult =
   | { readonly ok: true; readonly rev: number; readonly outbox: readonly OutboxItem[]; readonly inbox: readonly InboxItem[] }
-  | { readonly ok: false; readonly reason: 'conflict' };
+  /** `conflict`: the revision moved on; `lease`: the committing owner no longer holds the key's lease. */
+  | { readonly ok: false; readonly reason: 'conflict' | 'lease' };
+
+/**
+ * A lease on actor keys or outbox lanes: who holds it (an engine instance's id) and for how
+ * long from now. The store's own clock (the database's, for a networked store) decides when
+ * a lease has expired, so instances on machines with skewed clocks still agree.
+ */
+export interface Lease {
+  readonly owner: string;
+  readonly ms: number;
+}
+
+/** How a write renews the leases it relies on: `keep` is extended by `ms`, `release` given up. */
+export interface LeaseRenewal extends Lease {
+  readonly keep?: readonly string[];
+  readonly release?: readonly string[];
+}
+
+/** An actor key leased by `claimKeys`: the actor as stored and all its pending events. */
+export interface ClaimedKey {
+  readonly key: ActorKey;
+  readonly envelope: SnapshotEnvelope | null;
+  /** Every event of the key not yet done, in seq order. */
+  readonly pending: readonly InboxItem[];
+}
+
+/** An outbox lane leased by `claimLanes`, with all its pending rows in id order. */
+export interface ClaimedLane {
+  readonly lane: string;
+  readonly pending: readonly OutboxItem[];
+}
+
+/**
+ * What a shared store tells the instances watching it: `from` (an owner) could not claim a
+ * key with pending events (`inbox`) or a lane with pending rows (`outbox`), so its holder
+ * should look; a task is due at `at` (`tasks`); `resync` after notices may have been lost
+ * (a reconnect): look at everything.
+ */
+export type StoreNotice =
+  | { readonly topic: 'inbox'; readonly from?: string; readonly key?: ActorKey }
+  | { readonly topic: 'outbox'; readonly from?: string; readonly lane?: string }
+  | { readonly topic: 'tasks'; readonly at?: number }
+  | { readonly topic: 'resync' };
 
 export interface ListOrdersQuery {
   readonly status?: number;
@@ -140,20 +183,44 @@ export interface ListOrdersQuery {
 }
 
 export interface Store {
+  /**
+   * True when several engine instances (processes) may work on this store at once: the
+   * engine then leases actor keys and outbox lanes before it works on them (`claimKeys`,
+   * `claimLanes`), passes its lease to `commit` and `markSent`, and watches for work other
+   * instances leave to it. A store that one process owns (memory, SQLite) leaves it unset,
+   * and the engine makes none of those calls: its hot path has no lease writes.
+   */
+  readonly shared?: boolean;
+
   /** Stores new events; an event whose id is already stored is skipped. Answers what was new. */
   append(events: readonly InboundEvent[]): Promise<InboxItem[]>;
-  /** Events not yet done, in arrival order, after `afterSeq`. */
-  pending(afterSeq: number, limit: number): Promise<InboxItem[]>;
+  /**
+   * Events not yet done, in arrival order, after `afterSeq`. With `owner`: only those whose
+   * key is not leased to another owner (free, expired, or the owner's own).
+   */
+  pending(afterSeq: number, limit: number, owner?: string): Promise<InboxItem[]>;
   /** Marks an event that cannot be processed as failed, with the reason, so its actor moves on. */
   fail(seq: number, reason: string): Promise<void>;
 
   load(key: ActorKey): Promise<SnapshotEnvelope | null>;
-  /** Applies each commit in its own transaction-safe unit, all in one transaction where the store can. */
-  commit(commits: readonly Commit[]): Promise<CommitResult[]>;
+  /**
+   * Applies each commit in its own transaction-safe unit, all in one transaction where the store can.
+   * With `lease`, a commit whose key is not leased to `lease.owner` answers `lease`, and one
+   * whose event is no longer pending answers `conflict`, writing nothing; the keys of applied
+   * commits are extended by `lease.ms`, except those in `lease.release`, which are given up.
+   */
+  commit(commits: readonly Commit[], lease?: LeaseRenewal): Promise<CommitResult[]>;
 
-  /** Outbox rows still to dispatch, in id order. */
-  pendingOutbox(afterId: number, limit: number): Promise<OutboxItem[]>;
-  markSent(results: readonly { id: number; platformId?: string; at: number }[]): Promise<void>;
+  /**
+   * Outbox rows still to dispatch, in id order. With `owner`: only rows whose lane is not
+   * leased to another owner.
+   */
+  pendingOutbox(afterId: number, limit: number, owner?: string): Promise<OutboxItem[]>;
+  /**
+   * Marks rows sent. With `lease`: the owner's leases on `keep` lanes are extended, on
+   * `release` lanes given up. Answers the `keep` lanes the owner still held (none without a lease).
+   */
+  markSent(results: readonly { id: number; platformId?: string; at: number }[], lease?: LeaseRenewal): Promise<string[]>;
   markRetry(id: number, availableAt: number, error: string): Promise<void>;
   markFailed(id: number, status: 'failed' | 'blocked', error: string, at: number): Promise<void>;
   /**
@@ -185,6 +252,26 @@ export interface Store {
   fireDueTasks(now: number, limit: number): Promise<InboxItem[]>;
   /** The due time of the earliest waiting task that has not fired. */
   nextTaskAt(): Promise<number | null>;
+
+  /**
+   * Leases actor keys to `lease.owner` for `lease.ms`: a key is taken when it is free, its
+   * lease expired, or the owner holds it already (then it is extended). Answers the keys
+   * taken, each with its stored actor and pending events; the others are held by someone else.
+   */
+  claimKeys(keys: readonly ActorKey[], lease: Lease): Promise<ClaimedKey[]>;
+  /** Leases outbox lanes as `claimKeys` leases keys; answers each lane taken with its pending rows. */
+  claimLanes(lanes: readonly string[], lease: Lease): Promise<ClaimedLane[]>;
+  /** Extends the owner's leases it still holds; answers the names still held. */
+  renewLeases(lease: Lease, names: { readonly keys?: readonly string[]; readonly lanes?: readonly string[] }): Promise<string[]>;
+  /** Gives up the owner's leases: the named ones, or all of them. */
+  releaseLeases(owner: string, names?: { readonly keys?: readonly string[]; readonly lanes?: readonly string[] }): Promise<void>;
+  /** The events of `seqs` that are settled, with how: an instance waits for an event another one processes. */
+  outcomes(seqs: readonly number[]): Promise<{ seq: number; outcome: 'done' | 'failed' }[]>;
+  /**
+   * Calls `listener` with what other instances leave to this one (only a shared store has
+   * it). Answers the function that stops listening.
+   */
+  watch?(listener: (notice: StoreNotice) => void): () => void;
 
   close(): Promise<void>;
 }

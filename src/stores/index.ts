@@ -6,13 +6,19 @@
 export { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export { sqliteMigrations, type Migration } from './migrations/sqlite.js';
+// The PostgreSQL store itself is `orderly/postgres` (it loads pg); its schema is plain data.
+export { postgresMigrations } from './migrations/postgres.js';
 export {
   taskDueEvent,
   taskStatus,
+  type ClaimedKey,
+  type ClaimedLane,
   type Commit,
   type CommitResult,
   type CustomerRecord,
   type InboxItem,
+  type Lease,
+  type LeaseRenewal,
   type ListOrdersQuery,
   type NewOrder,
   type NewOutboxItem,
@@ -21,6 +27,7 @@ export {
   type OutboxStatus,
   type SnapshotEnvelope,
   type Store,
+  type StoreNotice,
   type TaskRecord,
   type TaskStatus,
 } from '../core/store.js';

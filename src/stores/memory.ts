@@ -1,7 +1,8 @@
 import type { DispatchedEffect } from '../core/effects.js';
 import { EngineError, toEngineError } from '../core/errors.js';
 import type { InboundEvent } from '../core/events.js';
-import { conversationKey, type Address, type OrderId } from '../core/ids.js';
+import { conversationKey, type ActorKey, type Address, type OrderId } from '../core/ids.js';
+import { LocalLeases, LocalNotices } from './local-leases.js';
 import {
   taskDueEvent,
   taskStatus,
@@ -9,6 +10,7 @@ import {
   type CommitResult,
   type CustomerRecord,
   type InboxItem,
+  type LeaseRenewal,
   type MessageStatusUpdate,
   type NewOutboxItem,
   type OrderRecord,
@@ -20,12 +22,18 @@ import {
 export interface MemoryStoreOptions {
   /** Milliseconds since the epoch, for arrival and failure times; tests drive it. */
   readonly clock?: () => number;
+  /**
+   * Lets several engines in this process share the store, coordinating through its leases
+   * and notices as instances do on PostgreSQL (tests of the multi-instance mode).
+   */
+  readonly shared?: boolean;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface InboxRow {
   readonly seq: number;
+  readonly key: ActorKey;
   readonly json: string;
   readonly receivedAt: number;
   status: 0 | 1 | 2;
@@ -51,6 +59,7 @@ interface Plan {
 }
 
 const conflict: CommitResult = Object.freeze({ ok: false, reason: 'conflict' });
+const leaseLost: CommitResult = Object.freeze({ ok: false, reason: 'lease' });
 
 /**
  * A store in plain maps, with the SQLite store's semantics (checked by the same conformance
@@ -81,6 +90,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const firstCustomerByUser = new Map<string, number>();
   const tasks = new Map<number, TaskRow>();
   const armedTasks = new Set<number>();
+  const keyLeases = new LocalLeases(clock);
+  const laneLeases = new LocalLeases(clock);
+  const notices = new LocalNotices();
+  const shared = options.shared === true;
 
   function guard<T>(fn: () => T): Promise<T> {
     try {
@@ -95,7 +108,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     if (eventSeqs.has(event.id)) return null;
     const seq = ++last.seq;
     eventSeqs.set(event.id, seq);
-    inbox.set(seq, { seq, json, receivedAt: at, status: 0 });
+    inbox.set(seq, { seq, key: event.key, json, receivedAt: at, status: 0 });
     pendingSeqs.add(seq);
     return { seq, event };
   }
@@ -138,13 +151,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return row;
   }
 
-  /** Checks revisions and serializes every commit before anything is written, as SQLite would roll back. */
-  function plan(commits: readonly Commit[]): (Plan | null)[] {
+  /** Checks leases and revisions and serializes every commit before anything is written, as SQLite would roll back. */
+  function plan(commits: readonly Commit[], lease?: LeaseRenewal): (Plan | CommitResult)[] {
     const revs = new Map<string, number>();
     const newOrders = new Set<number>();
     return commits.map((commit) => {
+      if (lease && !keyLeases.holds(commit.key, lease.owner)) return leaseLost;
+      if (lease && !pendingSeqs.has(commit.seq)) return conflict;
       const rev = revs.get(commit.key) ?? actors.get(commit.key)?.rev ?? 0;
-      if (rev !== commit.expectedRev) return null;
+      if (rev !== commit.expectedRev) return conflict;
       revs.set(commit.key, rev + 1);
       for (const order of commit.createOrders) {
         if (orders.has(order.id) || newOrders.has(order.id)) {
@@ -194,6 +209,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       row.updatedAt = at;
     }
     for (const task of c.tasks) insertTask(task.customer, task.command, task.dueAt, at);
+    if (shared && c.tasks.length > 0) notices.send({ topic: 'tasks', at: Math.min(...c.tasks.map((task) => task.dueAt)) });
     const done = c.completeTask === undefined ? undefined : tasks.get(c.completeTask);
     if (done && done.status === taskStatus.waiting) {
       done.status = taskStatus.done;
@@ -279,12 +295,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const at = clock();
         return events.flatMap((event, i) => insertEvent(event, json[i]!, at) ?? []);
       }),
-    pending: (afterSeq, limit) =>
+    pending: (afterSeq, limit, owner) =>
       guard(() => {
         const found: InboxItem[] = [];
         for (const seq of pendingSeqs) {
           if (found.length >= limit) break;
-          if (seq > afterSeq) found.push({ seq, event: JSON.parse(inbox.get(seq)!.json) as InboundEvent });
+          const row = inbox.get(seq)!;
+          if (seq > afterSeq && (owner === undefined || keyLeases.open(row.key, owner))) {
+            found.push({ seq, event: JSON.parse(row.json) as InboundEvent });
+          }
         }
         return found;
       }),
@@ -297,11 +316,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const { flowId, flowVersion, rev } = actor;
         return { flowId, flowVersion, rev, snapshot: JSON.parse(actor.snapshot) as unknown };
       }),
-    commit: (commits) => guard(() => plan(commits).map((p) => (p ? apply(p) : conflict))),
-
-    pendingOutbox: (afterId, limit) => guard(() => outboxRows(pendingOutbox, afterId, limit)),
-    markSent: (results) =>
+    commit: (commits, lease) =>
       guard(() => {
+        const results = plan(commits, lease).map((p) => ('commit' in p ? apply(p) : p));
+        if (lease) {
+          const keep = commits.filter((c, i) => results[i]!.ok && !lease.release?.includes(c.key)).map((c) => c.key);
+          keyLeases.renew({ ...lease, keep, release: lease.release ?? [] });
+        }
+        return results;
+      }),
+
+    pendingOutbox: (afterId, limit, owner) =>
+      guard(() => {
+        if (owner === undefined) return outboxRows(pendingOutbox, afterId, limit);
+        const open = [...pendingOutbox].filter((id) => laneLeases.open(outbox.get(id)!.lane, owner));
+        return outboxRows(open, afterId, limit);
+      }),
+    markSent: (results, lease) =>
+      guard(() => {
+        const kept = lease ? laneLeases.renew(lease) : [];
         for (const { id, platformId, at } of results) {
           const row = outbox.get(id);
           if (!row) continue;
@@ -313,6 +346,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           }
           appendHistory(row, 'sent', at);
         }
+        return kept;
       }),
     markRetry: (id, availableAt, error) =>
       guard(() => {
@@ -383,7 +417,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       }),
     getCustomer: (id) => guard(() => nullable(customers.get(id), copyCustomer)),
 
-    addTask: ({ customer, command, dueAt }) => guard(() => toTask(insertTask(customer, command, dueAt, clock()))),
+    addTask: ({ customer, command, dueAt }) =>
+      guard(() => {
+        const task = toTask(insertTask(customer, command, dueAt, clock()));
+        if (shared) notices.send({ topic: 'tasks', at: dueAt });
+        return task;
+      }),
     removeTask: (id) =>
       guard(() => {
         const row = tasks.get(id);
@@ -416,6 +455,57 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         }
         return next;
       }),
+
+    claimKeys: (keys, lease) =>
+      guard(() =>
+        [...new Set(keys)].flatMap((key) => {
+          if (!keyLeases.take(key, lease)) {
+            if (shared) notices.send({ topic: 'inbox', from: lease.owner, key });
+            return [];
+          }
+          const actor = actors.get(key);
+          const envelope = actor
+            ? { flowId: actor.flowId, flowVersion: actor.flowVersion, rev: actor.rev, snapshot: JSON.parse(actor.snapshot) as unknown }
+            : null;
+          const pending: InboxItem[] = [];
+          for (const seq of pendingSeqs) {
+            const row = inbox.get(seq)!;
+            if (row.key === key) pending.push({ seq, event: JSON.parse(row.json) as InboundEvent });
+          }
+          return [{ key, envelope, pending }];
+        }),
+      ),
+    claimLanes: (lanes, lease) =>
+      guard(() =>
+        [...new Set(lanes)].flatMap((lane) => {
+          if (!laneLeases.take(lane, lease)) {
+            if (shared) notices.send({ topic: 'outbox', from: lease.owner, lane });
+            return [];
+          }
+          const ids = [...pendingOutbox].filter((id) => outbox.get(id)!.lane === lane);
+          return [{ lane, pending: outboxRows(ids, 0, ids.length) }];
+        }),
+      ),
+    renewLeases: (lease, { keys = [], lanes = [] }) =>
+      guard(() => [...keyLeases.renew({ ...lease, keep: keys }), ...laneLeases.renew({ ...lease, keep: lanes })]),
+    releaseLeases: (owner, names) =>
+      guard(() => {
+        if (!names) {
+          keyLeases.releaseAll(owner);
+          laneLeases.releaseAll(owner);
+          return;
+        }
+        keyLeases.renew({ owner, ms: 0, release: names.keys ?? [] });
+        laneLeases.renew({ owner, ms: 0, release: names.lanes ?? [] });
+      }),
+    outcomes: (seqs) =>
+      guard(() =>
+        seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {
+          const status = inbox.get(seq)?.status;
+          return status === 1 ? [{ seq, outcome: 'done' }] : status === 2 ? [{ seq, outcome: 'failed' }] : [];
+        }),
+      ),
+    ...(shared ? { shared, watch: (listener: Parameters<LocalNotices['watch']>[0]) => notices.watch(listener) } : {}),
 
     close: () => {
       closed = true;

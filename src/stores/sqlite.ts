@@ -11,6 +11,7 @@ import {
   type CommitResult,
   type CustomerRecord,
   type InboxItem,
+  type LeaseRenewal,
   type MessageStatusUpdate,
   type NewOutboxItem,
   type OrderRecord,
@@ -20,6 +21,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../core/store.js';
+import { LocalLeases } from './local-leases.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { migrate } from './sqlite/migrate.js';
 import {
@@ -40,6 +42,9 @@ export interface SqliteStoreOptions {
 }
 
 const conflict: CommitResult = Object.freeze({ ok: false, reason: 'conflict' });
+const leaseLost: CommitResult = Object.freeze({ ok: false, reason: 'lease' });
+// A page of rows read while filtering by lease (the leases live in memory, not in SQL).
+const leasePage = 500;
 
 /**
  * The embedded store: one SQLite file in WAL mode, migrated on open. Every batch
@@ -150,7 +155,29 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   }
 
   const appendTx = db.transaction((events: readonly InboundEvent[]) => appendAll(events, clock()));
-  const commitTx = db.transaction((commits: readonly Commit[]) => commits.map(applyCommit));
+  // One process owns a SQLite file: leases live in its memory (see `shared` on the port).
+  const keyLeases = new LocalLeases(clock);
+  const laneLeases = new LocalLeases(clock);
+
+  const commitTx = db.transaction((commits: readonly Commit[], lease?: LeaseRenewal) => {
+    if (!lease) return commits.map(applyCommit);
+    const results = commits.map((c) =>
+      !keyLeases.holds(c.key, lease.owner) ? leaseLost : s.inboxStatus.get(c.seq) !== 0 ? conflict : applyCommit(c),
+    );
+    const keep = commits.filter((c, i) => results[i]!.ok && !lease.release?.includes(c.key)).map((c) => c.key);
+    keyLeases.renew({ ...lease, keep, release: lease.release ?? [] });
+    return results;
+  });
+  /** Rows of a query that pages by id, filtered by `open`, up to `limit`. */
+  function filtered<R>(read: (after: number) => R[], id: (row: R) => number, open: (row: R) => boolean, after: number, limit: number): R[] {
+    const found: R[] = [];
+    for (let page = read(after); found.length < limit && page.length > 0; page = read(id(page[page.length - 1]!))) {
+      for (const row of page) if (found.length < limit && open(row)) found.push(row);
+      if (page.length < leasePage) break;
+    }
+    return found;
+  }
+
   const markSentTx = db.transaction((results: readonly { id: number; platformId?: string; at: number }[]) => {
     for (const r of results) {
       s.markSent.run(r.platformId ?? null, JSON.stringify({ status: 'sent', at: r.at }), r.id);
@@ -168,10 +195,19 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   return {
     append: (events) => guard(() => appendTx.immediate(events)),
-    pending: (afterSeq, limit) =>
-      guard(() =>
-        s.pending.all(afterSeq, rows(limit)).map((row) => ({ seq: row.seq, event: JSON.parse(row.event) as InboundEvent })),
-      ),
+    pending: (afterSeq, limit, owner) =>
+      guard(() => {
+        const toItem = (row: { seq: number; event: string }): InboxItem => ({ seq: row.seq, event: JSON.parse(row.event) as InboundEvent });
+        if (owner === undefined) return s.pending.all(afterSeq, rows(limit)).map(toItem);
+        const items = filtered(
+          (after) => s.pending.all(after, leasePage).map(toItem),
+          (item) => item.seq,
+          (item) => keyLeases.open(item.event.key, owner),
+          afterSeq,
+          limit,
+        );
+        return items;
+      }),
     fail: (seq, reason) => guard(() => void s.markFailedEvent.run(reason, clock(), seq)),
 
     load: (key) =>
@@ -180,10 +216,19 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         if (!row) return null;
         return { flowId: row.flow_id, flowVersion: row.flow_version, rev: row.rev, snapshot: JSON.parse(row.snapshot) };
       }),
-    commit: (commits) => guard(() => commitTx.immediate(commits)),
+    commit: (commits, lease) => guard(() => commitTx.immediate(commits, lease)),
 
-    pendingOutbox: (afterId, limit) => guard(() => s.pendingOutbox.all(afterId, rows(limit)).map(toOutbox)),
-    markSent: (results) => guard(() => markSentTx.immediate(results)),
+    pendingOutbox: (afterId, limit, owner) =>
+      guard(() => {
+        if (owner === undefined) return s.pendingOutbox.all(afterId, rows(limit)).map(toOutbox);
+        const open = (row: OutboxRow) => laneLeases.open(row.lane, owner);
+        return filtered((after) => s.pendingOutbox.all(after, leasePage), (row) => row.id, open, afterId, limit).map(toOutbox);
+      }),
+    markSent: (results, lease) =>
+      guard(() => {
+        markSentTx.immediate(results);
+        return lease ? laneLeases.renew(lease) : [];
+      }),
     markRetry: (id, availableAt, error) => guard(() => void s.markRetry.run(availableAt, error, id)),
     markFailed: (id, status, error, at) =>
       guard(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
@@ -227,6 +272,38 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     getTask: (id) => guard(() => nullable(s.getTask.get(id), toTask)),
     fireDueTasks: (now, limit) => guard(() => fireTx.immediate(now, limit)),
     nextTaskAt: () => guard(() => s.nextTaskAt.get() ?? null),
+
+    claimKeys: (keys, lease) =>
+      guard(() =>
+        [...new Set(keys)].flatMap((key) => {
+          if (!keyLeases.take(key, lease)) return [];
+          const row = s.loadActor.get(key);
+          const envelope = row ? { flowId: row.flow_id, flowVersion: row.flow_version, rev: row.rev, snapshot: JSON.parse(row.snapshot) as unknown } : null;
+          const pending = s.pendingOfKey.all(key).map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as InboundEvent }));
+          return [{ key, envelope, pending }];
+        }),
+      ),
+    claimLanes: (lanes, lease) =>
+      guard(() => [...new Set(lanes)].flatMap((lane) => (laneLeases.take(lane, lease) ? [{ lane, pending: s.pendingOfLane.all(lane).map(toOutbox) }] : []))),
+    renewLeases: (lease, { keys = [], lanes = [] }) =>
+      guard(() => [...keyLeases.renew({ ...lease, keep: keys }), ...laneLeases.renew({ ...lease, keep: lanes })]),
+    releaseLeases: (owner, names) =>
+      guard(() => {
+        if (!names) {
+          keyLeases.releaseAll(owner);
+          laneLeases.releaseAll(owner);
+          return;
+        }
+        keyLeases.renew({ owner, ms: 0, release: names.keys ?? [] });
+        laneLeases.renew({ owner, ms: 0, release: names.lanes ?? [] });
+      }),
+    outcomes: (seqs) =>
+      guard(() =>
+        seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {
+          const status = s.inboxStatus.get(seq);
+          return status === 1 ? [{ seq, outcome: 'done' }] : status === 2 ? [{ seq, outcome: 'failed' }] : [];
+        }),
+      ),
 
     close: () =>
       guard(() => {

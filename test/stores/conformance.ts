@@ -11,6 +11,7 @@ import {
   type InboxItem,
   type Store,
 } from '../../src/core/store.js';
+import { leaseConformance, type LeaseConformanceOptions } from './lease-conformance.js';
 
 const alice: Address = { channel: 'test', account: 'shop', user: 'alice' };
 const bob: Address = { channel: 'test', account: 'shop', user: 'bob' };
@@ -54,7 +55,7 @@ function applied(result: CommitResult | undefined) {
  * The behaviour every `Store` must have. Each implementation's test file calls this with a
  * factory that answers a fresh, empty store; the suite closes it after each test.
  */
-export function storeConformance(name: string, open: () => Promise<Store> | Store): void {
+export function storeConformance(name: string, open: () => Promise<Store> | Store, options: LeaseConformanceOptions = {}): void {
   describe(`${name} store conformance`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -555,6 +556,8 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         expect(await store.pending(0, 10)).toHaveLength(1);
       });
     });
+
+    leaseConformance(() => store, options);
 
     describe('close', () => {
       it('closes idempotently, and calls after it reject as STORE errors', async () => {

@@ -87,6 +87,8 @@ export function prepareStatements(db: Database.Database) {
     pending: prepare<[number, number], InboxRow>(
       'SELECT seq, event FROM inbox WHERE status = 0 AND seq > ? ORDER BY seq LIMIT ?',
     ),
+    pendingOfKey: prepare<[string], InboxRow>('SELECT seq, event FROM inbox WHERE status = 0 AND actor_key = ? ORDER BY seq'),
+    inboxStatus: prepare<[number], number>('SELECT status FROM inbox WHERE seq = ?', true),
     markDone: prepare<[number, number]>('UPDATE inbox SET status = 1, done_at = ? WHERE seq = ? AND status = 0'),
     markFailedEvent: prepare<[string, number, number]>(
       'UPDATE inbox SET status = 2, error = ?, done_at = ? WHERE seq = ? AND status = 0',
@@ -109,6 +111,9 @@ export function prepareStatements(db: Database.Database) {
     ),
     pendingOutbox: prepare<[number, number], OutboxRow>(
       `SELECT ${outboxColumns} FROM outbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    pendingOfLane: prepare<[string], OutboxRow>(
+      `SELECT ${outboxColumns} FROM outbox WHERE status = 'pending' AND lane = ? ORDER BY id`,
     ),
     getOutbox: prepare<[number], OutboxRow>(`SELECT ${outboxColumns} FROM outbox WHERE id = ?`),
     messagesTo: prepare<[string, number, number], OutboxRow>(

@@ -1,0 +1,129 @@
+import type { Migration } from './sqlite.js';
+import { postgresFunctions } from './postgres-functions.js';
+
+/**
+ * The PostgreSQL schema, as ordered migrations: the SQLite store's tables in spirit (times
+ * as epoch milliseconds in BIGINT, events, snapshots, effects and order data as the exact
+ * JSON text the engine wrote), plus what several instances need: the lease tables, and
+ * functions that apply a whole batch in one round trip.
+ *
+ * JSON payloads are TEXT rather than JSONB: JSONB reorders keys and refuses `\u0000`, and
+ * the store must give back exactly what it was given. Only the delivery history, which the
+ * store itself writes and queries, is JSONB.
+ */
+
+const tables = `
+CREATE FUNCTION orderly_now() RETURNS bigint LANGUAGE sql VOLATILE
+  AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+
+-- Every inbound event, deduplicated by its id. status: 0 pending, 1 done, 2 failed.
+CREATE TABLE inbox (
+  seq         BIGSERIAL PRIMARY KEY,
+  event_id    TEXT     NOT NULL UNIQUE,
+  actor_key   TEXT     NOT NULL,
+  event       TEXT     NOT NULL,
+  status      SMALLINT NOT NULL DEFAULT 0,
+  error       TEXT,
+  received_at BIGINT   NOT NULL,
+  done_at     BIGINT
+);
+CREATE INDEX inbox_pending ON inbox (seq) WHERE status = 0;
+CREATE INDEX inbox_pending_key ON inbox (actor_key, seq) WHERE status = 0;
+
+CREATE TABLE actors (
+  actor_key    TEXT    PRIMARY KEY,
+  flow_id      TEXT    NOT NULL,
+  flow_version INTEGER NOT NULL,
+  rev          INTEGER NOT NULL,
+  snapshot     TEXT    NOT NULL,
+  updated_at   BIGINT  NOT NULL
+);
+
+-- Effects to dispatch; reply rows are also the message log.
+CREATE TABLE outbox (
+  id           BIGSERIAL PRIMARY KEY,
+  lane         TEXT    NOT NULL,
+  recipient    TEXT,
+  effect_type  TEXT    NOT NULL,
+  effect       TEXT    NOT NULL,
+  status       TEXT    NOT NULL DEFAULT 'pending',
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  available_at BIGINT  NOT NULL,
+  created_at   BIGINT  NOT NULL,
+  platform_id  TEXT,
+  error        TEXT,
+  history      JSONB   NOT NULL DEFAULT '[]'
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';
+CREATE INDEX outbox_pending_lane ON outbox (lane, id) WHERE status = 'pending';
+CREATE INDEX outbox_failed ON outbox (effect_type, id) WHERE status = 'failed';
+CREATE INDEX outbox_recipient ON outbox (recipient, id);
+CREATE INDEX outbox_platform_id ON outbox (platform_id) WHERE platform_id IS NOT NULL;
+
+CREATE TABLE customers (
+  id              BIGSERIAL PRIMARY KEY,
+  channel         TEXT   NOT NULL,
+  account         TEXT   NOT NULL,
+  external_id     TEXT   NOT NULL,
+  created_at      BIGINT NOT NULL,
+  last_inbound_at BIGINT,
+  UNIQUE (channel, external_id, account)
+);
+
+CREATE TABLE orders (
+  id          BIGINT  PRIMARY KEY,
+  customer_id BIGINT  NOT NULL REFERENCES customers (id),
+  status      INTEGER NOT NULL DEFAULT 0,
+  paid        BOOLEAN NOT NULL DEFAULT false,
+  total       BIGINT  NOT NULL,
+  currency    TEXT    NOT NULL,
+  data        TEXT    NOT NULL,
+  created_at  BIGINT  NOT NULL,
+  updated_at  BIGINT  NOT NULL
+);
+CREATE INDEX orders_status ON orders (status, id);
+
+-- status: 0 waiting, 1 done, 2 removed, 3 failed; fired_at is set when its event is queued.
+CREATE TABLE tasks (
+  id          BIGSERIAL PRIMARY KEY,
+  channel     TEXT     NOT NULL,
+  account     TEXT     NOT NULL,
+  external_id TEXT     NOT NULL,
+  command     TEXT     NOT NULL,
+  due_at      BIGINT   NOT NULL,
+  status      SMALLINT NOT NULL DEFAULT 0,
+  created_at  BIGINT   NOT NULL,
+  fired_at    BIGINT,
+  done_at     BIGINT
+);
+CREATE INDEX tasks_due ON tasks (due_at, id) WHERE status = 0 AND fired_at IS NULL;
+
+CREATE TABLE counters (
+  name  TEXT   PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('order_id', 0);
+
+-- Which instance works on an actor key or an outbox lane, until when (orderly_now() ms).
+-- UNLOGGED: they are written on every batch, and losing them (a database crash, a failover)
+-- is safe: a commit or send then finds no lease of its own and claims the key again.
+CREATE UNLOGGED TABLE actor_leases (
+  actor_key  TEXT   PRIMARY KEY,
+  owner      TEXT   NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE UNLOGGED TABLE lane_leases (
+  lane       TEXT   PRIMARY KEY,
+  owner      TEXT   NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+`;
+
+/**
+ * The PostgreSQL migrations, oldest first. Append new ones; never edit one that has shipped.
+ * @example for (const m of postgresMigrations) console.log(m.version, m.name)
+ */
+export const postgresMigrations: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: tables },
+  { version: 2, name: 'batch functions', sql: postgresFunctions },
+];
