@@ -111,12 +111,20 @@ export function createApp(options: AppOptions): Express {
   return app;
 }
 
-/** A cheap read: a closed or broken store throws. */
+/** How long /healthz waits for the store: a database that does not answer is unhealthy, not a hang. */
+const storeProbeMs = 1_500;
+
+/** A cheap read: a closed or broken store throws, a silent one times out. */
 async function storeAnswers(engine: Engine): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, storeProbeMs, false);
+  });
   try {
-    await engine.store.getOutbox(0);
-    return true;
+    return await Promise.race([engine.store.getOutbox(0).then(() => true), timeout]);
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -7,13 +7,19 @@ import { EngineError } from '../core/errors.js';
 /** Where the store lives, as `DATABASE_URL` says. */
 export type DatabaseConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      /** `DATABASE_POOL_SIZE`, `DATABASE_STATEMENT_TIMEOUT_MS`, `DATABASE_SCHEMA`: unset means the store's defaults. */
+      readonly poolSize?: number;
+      readonly statementTimeoutMs?: number;
+      readonly schema?: string;
+    }
   | { readonly kind: 'memory' };
 
 /** pino's levels, and `silent`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** The server's configuration: the external contract's environment variables, parsed and checked. */
 /** Approved utility templates for news sent after a platform's 24-hour window closed. */
 export interface Templates {
   readonly receipt?: string;
@@ -21,6 +27,7 @@ export interface Templates {
   readonly language: string;
 }
 
+/** The server's configuration: the external contract's environment variables, parsed and checked. */
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -47,7 +54,21 @@ export interface Config {
     readonly apiRoot: string;
     readonly paymentToken?: string;
   };
-  readonly crm: { readonly url?: string; readonly method: 'POST' | 'GET'; readonly secret?: string };
+  readonly crm: {
+    readonly url?: string;
+    readonly method: 'POST' | 'GET';
+    readonly secret?: string;
+    /** Delivery attempts of one new-order notification before it is given up as dead. */
+    readonly maxAttempts: number;
+    /** How long one CRM request may take, in milliseconds. */
+    readonly timeoutMs: number;
+  };
+  /** The merchant API's limit: requests per minute per token. */
+  readonly api: { readonly rateLimit: number };
+  /** Retries of failed sends (replies, CRM notifications): first delay, doubled each attempt, capped. */
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  /** Several instances on PostgreSQL: how long an instance's leases outlive it (`LEASE_TIMEOUT_MS`). */
+  readonly leaseTimeoutMs: number;
 }
 
 /**
@@ -109,6 +130,14 @@ const databaseUrl = z.string().transform((value, ctx): DatabaseConfig => {
   return z.NEVER;
 });
 
+/** A whole number from `min` to `max`, written in decimal digits. */
+const integer = (min: number, max: number, what = '') =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, { error: `must be an integer from ${min} to ${max}${what}` })
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, { error: `must be an integer from ${min} to ${max}${what}` });
+
 const templateName = z.string().regex(/^[a-z0-9_]{1,512}$/, { error: 'must be a template name (lowercase letters, digits and _)' });
 
 const envSchema = z
@@ -123,6 +152,10 @@ const envSchema = z
     ),
     HOST: withDefault(z.string().regex(/^\S+$/, { error: 'must be a host name or address' }), '0.0.0.0'),
     DATABASE_URL: withDefault(databaseUrl, 'sqlite:./data/orderly.db'),
+    DATABASE_POOL_SIZE: optional(integer(1, 1_000, ' (connections)')),
+    DATABASE_STATEMENT_TIMEOUT_MS: optional(integer(100, 600_000, ' (milliseconds)')),
+    DATABASE_SCHEMA: optional(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a schema name (letters, digits and _)' })),
+    LEASE_TIMEOUT_MS: withDefault(integer(500, 3_600_000, ' (milliseconds)'), '15000'),
     CATALOG_FILE: optional(
       z.string().regex(/\.(json|csv)$/i, { error: 'must name a .json or .csv file' }),
     ),
@@ -161,6 +194,11 @@ const envSchema = z
       'POST',
     ),
     CRM_SECRET: secret,
+    CRM_MAX_ATTEMPTS: withDefault(integer(1, 1_000), '10'),
+    CRM_TIMEOUT_MS: withDefault(integer(100, 600_000, ' (milliseconds)'), '10000'),
+    API_RATE_LIMIT: withDefault(integer(1, 1_000_000, ' (requests per minute per token)'), '600'),
+    RETRY_BASE_MS: withDefault(integer(1, 3_600_000, ' (milliseconds)'), '500'),
+    RETRY_MAX_MS: withDefault(integer(1, 86_400_000, ' (milliseconds)'), '300000'),
     LOG_LEVEL: withDefault(
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
         error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -175,6 +213,9 @@ const envSchema = z
   .superRefine((env, ctx) => {
     if (env.WHATSAPP_TOKEN && !env.WHATSAPP_PHONE_NUMBER_ID) {
       ctx.addIssue({ code: 'custom', path: ['WHATSAPP_PHONE_NUMBER_ID'], message: 'is required when WHATSAPP_TOKEN is set' });
+    }
+    if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: `must be at least RETRY_BASE_MS (${env.RETRY_BASE_MS})` });
     }
     if (env.WHATSAPP_PHONE_NUMBER_ID && !env.WHATSAPP_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['WHATSAPP_TOKEN'], message: 'is required when WHATSAPP_PHONE_NUMBER_ID is set' });
@@ -203,7 +244,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const database: DatabaseConfig =
     e.DATABASE_URL.kind === 'sqlite' && e.DATABASE_URL.path !== ':memory:'
       ? { kind: 'sqlite', path: resolve(cwd, e.DATABASE_URL.path) }
-      : e.DATABASE_URL;
+      : e.DATABASE_URL.kind === 'postgres'
+        ? {
+            ...e.DATABASE_URL,
+            ...(e.DATABASE_POOL_SIZE === undefined ? {} : { poolSize: e.DATABASE_POOL_SIZE }),
+            ...(e.DATABASE_STATEMENT_TIMEOUT_MS === undefined ? {} : { statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS }),
+            ...(e.DATABASE_SCHEMA === undefined ? {} : { schema: e.DATABASE_SCHEMA }),
+          }
+        : e.DATABASE_URL;
   return {
     port: e.PORT,
     host: e.HOST,
@@ -230,7 +278,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       apiRoot: e.TELEGRAM_API_ROOT,
       paymentToken: e.TELEGRAM_PAYMENT_TOKEN,
     },
-    crm: { url: e.CRM_URL, method: e.CRM_METHOD, secret: e.CRM_SECRET },
+    crm: { url: e.CRM_URL, method: e.CRM_METHOD, secret: e.CRM_SECRET, maxAttempts: e.CRM_MAX_ATTEMPTS, timeoutMs: e.CRM_TIMEOUT_MS },
+    api: { rateLimit: e.API_RATE_LIMIT },
+    retry: { baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },
+    leaseTimeoutMs: e.LEASE_TIMEOUT_MS,
   };
 }
 

@@ -70,6 +70,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  // Visible at 0 from the start, so an alert on it works before the first dead notification.
+  const crmDead = new Counter({
+    name: 'orderly_crm_notifications_dead_total',
+    help: 'New-order notifications the CRM never accepted within CRM_MAX_ATTEMPTS (retry them with the retryNotifications method).',
+    registers,
+  });
+
   const ignored = new Counter({
     name: 'orderly_webhook_entries_ignored_total',
     help: 'Webhook entries of kinds a channel does not handle: acknowledged and dropped.',
@@ -100,6 +107,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     dispatched(type: DispatchedEffect['type'], outcome: DispatchOutcome, seconds: number) {
       child(dispatchedChildren, dispatched, type, outcome).inc();
+      if (type === 'notify_crm' && outcome === 'dead') crmDead.inc();
       dispatching.observe(seconds);
     },
   };

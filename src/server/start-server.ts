@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Router } from 'express';
@@ -11,11 +12,14 @@ import type { Store } from '../core/store.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { openSqliteStore } from '../stores/sqlite.js';
 import type { ChannelPlugin } from '../channels/plugin.js';
+import { createMerchantApi } from '../api/router.js';
+import { createCrmNotifier, type CrmNotifier } from '../jobs/crm-notifier.js';
 import { createApp } from './app.js';
 import { createChannelPlugins } from './channel-plugins.js';
-import { ConfigError, describeConfig, type Config, type DatabaseConfig } from './config.js';
+import { describeConfig, type Config, type DatabaseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { createWebhookFastPath } from './webhook-receiver.js';
 import { createWebhookRoutes } from './webhook-routes.js';
 
 /** What `startServer` takes besides the configuration. */
@@ -35,7 +39,7 @@ export interface RunningServer {
 }
 
 /**
- * Opens the store `DATABASE_URL` names. PostgreSQL is refused for now, in one line.
+ * Opens the store `DATABASE_URL` names (PostgreSQL: migrated, shared by every instance on it).
  * @example const store = await openStore({ kind: 'memory' });
  */
 export async function openStore(database: DatabaseConfig): Promise<Store> {
@@ -44,15 +48,24 @@ export async function openStore(database: DatabaseConfig): Promise<Store> {
       return createMemoryStore();
     case 'sqlite':
       return openSqliteStore(database.path);
-    case 'postgres':
-      throw new ConfigError('DATABASE_URL', 'the PostgreSQL store is not available yet (DATABASE_URL=postgres…)');
+    case 'postgres': {
+      // Loaded only here: a server on SQLite never loads the pg driver.
+      const { openPostgresStore } = await import('../stores/postgres.js');
+      const { url, poolSize, statementTimeoutMs, schema } = database;
+      return openPostgresStore(url, {
+        ...(poolSize === undefined ? {} : { poolSize }),
+        ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+        ...(schema === undefined ? {} : { schema }),
+      });
+    }
   }
 }
 
 /**
  * The composition root: opens the store, loads the catalog, builds the engine with the shop's
  * flows, the web channel and the platform channels the configuration switches on (their
- * webhooks at `/webhooks/<name>`), starts it, and listens on `HOST:PORT`.
+ * webhooks at `/webhooks/<name>`), the CRM notifier when `CRM_URL` is set, mounts the
+ * merchant API at `/api`, starts it, and listens on `HOST:PORT`.
  * @example
  * const server = await startServer(loadConfig(process.env));
  * console.log(server.url);
@@ -60,7 +73,6 @@ export async function openStore(database: DatabaseConfig): Promise<Store> {
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  if (config.database.kind === 'postgres') await openStore(config.database);
   const catalog = await loadCatalogFile(config.catalogFile);
   const store = await openStore(config.database);
   let storeOpen = true;
@@ -68,6 +80,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics();
   let engine: Engine | undefined;
   let plugins: ChannelPlugin[] = [];
+  const { crm, retry } = config;
+  // Without CRM_URL no handler is set: notifications are recorded failed, and the
+  // retryNotifications method sends them once a CRM is configured.
+  const notifier: CrmNotifier | undefined = crm.url
+    ? createCrmNotifier(
+        { url: crm.url, method: crm.method, timeoutMs: crm.timeoutMs, ...(crm.secret ? { secret: crm.secret } : {}) },
+        { store, logger },
+      )
+    : undefined;
   let server: Server;
   try {
     plugins = createChannelPlugins(config, { store, logger, ignored: metrics.ignored });
@@ -80,32 +101,49 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       channels: [web.channel, ...plugins.map((plugin) => plugin.channel)],
       logger,
       observer: metrics.observer,
+      instanceId: randomUUID().slice(0, 8),
+      leaseMs: config.leaseTimeoutMs,
+      ...(notifier ? { handlers: { notify_crm: notifier } } : {}),
+      maxAttempts: { notify_crm: crm.maxAttempts },
+      baseBackoffMs: retry.baseMs,
+      maxBackoffMs: retry.maxMs,
     });
     engine = started;
     await started.start();
     for (const plugin of plugins) await plugin.start?.((events) => started.ingest(events));
     const webhooks = plugins.flatMap((plugin) => (plugin.webhook ? [plugin.webhook] : []));
+    const merchantApi = createMerchantApi({
+      engine: started,
+      tokens: config.merchantTokens,
+      rateLimit: config.api.rateLimit,
+      channels: [...plugins.map((plugin) => plugin.channel.name), web.channel.name],
+      logger,
+    });
     const app = createApp({
       engine: started,
       logger,
       metrics,
       web,
       storeOpen: () => storeOpen,
-      rawRoutes: webhooks.length > 0 ? [createWebhookRoutes({ webhooks, engine: started })] : [],
+      // The merchant API checks the token before it reads the body, so it parses its own.
+      rawRoutes: [merchantApi, ...(webhooks.length > 0 ? [createWebhookRoutes({ webhooks, engine: started })] : [])],
       routes: options.routes ?? [],
     });
-    server = await listen(app, config.host, config.port);
+    // Customer messages skip express: their path is the hot one (see webhook-receiver.ts).
+    const fast = createWebhookFastPath({ webhooks, engine: started, logger, bodyLimit: webhookBodyLimit });
+    server = await listen((req, res) => fast(req, res) || app(req, res), config.host, config.port);
   } catch (error) {
     web.close();
     await Promise.allSettled(plugins.map((plugin) => plugin.stop?.()));
     await engine?.stop({ timeoutMs: 1_000 });
+    await notifier?.close();
     await store.close();
     throw error;
   }
 
   const running = engine;
   const url = urlOf(server.address() as AddressInfo);
-  logger.info({ url, ...describeConfig(config) }, 'listening');
+  logger.info({ url, instanceId: running.instanceId, ...describeConfig(config) }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -128,6 +166,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         } finally {
           clearInterval(sweep);
         }
+        await notifier?.close();
         storeOpen = false;
         await store.close();
         logger.info({ url }, 'closed');
@@ -136,6 +175,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   };
 }
+
+/** The webhook body limit, as express's JSON limit (256 kB). */
+const webhookBodyLimit = 256 * 1024;
 
 function listen(listener: RequestListener, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {

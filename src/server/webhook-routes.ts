@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { WebhookChannel } from '../core/channel.js';
 import type { Engine } from '../core/engine-types.js';
-import { EngineError } from '../core/errors.js';
+import { receiveWebhook } from './webhook-receiver.js';
 
 /** What the webhook routes serve: the channels' inbound halves, and the engine events go into. */
 export interface WebhookRoutesOptions {
@@ -35,21 +35,9 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): Router {
     });
     router.post(path, raw, async (req, res) => {
       const rawBody: Uint8Array = Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0);
-      if (!webhook.verify({ rawBody, headers: req.headers })) {
-        throw new EngineError('UNAUTHORIZED', 'the webhook signature is missing or wrong');
-      }
-      const { events } = webhook.parse(parseJson(rawBody), clock());
-      if (events.length > 0) await engine.ingest(events);
-      res.status(200).type('text/plain').send(webhook.ack);
+      const ack = await receiveWebhook(webhook, engine, { rawBody, headers: req.headers }, clock());
+      res.status(200).type('text/plain').send(ack);
     });
   }
   return router;
-}
-
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  } catch {
-    throw new EngineError('BAD_REQUEST', 'malformed JSON');
-  }
 }

@@ -27,7 +27,9 @@ describe('loadConfig', () => {
     expect(config.merchantTokens).toEqual([]);
     expect(config.meta.graphApiUrl).toBe('https://graph.facebook.com/v21.0');
     expect(config.telegram).toEqual({ mode: 'polling', apiRoot: 'https://api.telegram.org' });
-    expect(config.crm).toEqual({ method: 'POST' });
+    expect(config.crm).toEqual({ method: 'POST', maxAttempts: 10, timeoutMs: 10_000 });
+    expect(config.api).toEqual({ rateLimit: 600 });
+    expect(config.retry).toEqual({ baseMs: 500, maxMs: 300_000 });
     expect(config.logLevel).toBe('info');
     expect(config.webAccount).toBe('web');
   });
@@ -87,10 +89,17 @@ describe('loadConfig', () => {
       apiRoot: 'http://127.0.0.1:9001',
       paymentToken: 'pay:token',
     });
-    expect(config.crm).toEqual({ url: 'https://crm.example.com/orders', method: 'GET', secret: 'crm-secret' });
+    expect(config.crm).toEqual({ url: 'https://crm.example.com/orders', method: 'GET', secret: 'crm-secret', maxAttempts: 10, timeoutMs: 10_000 });
     expect(config.logLevel).toBe('debug');
     expect(config.webAccount).toBe('demo-shop');
     expect(JSON.stringify(describeConfig(config))).not.toMatch(/secret|token/i);
+  });
+
+  it('reads the CRM retry, API rate limit and retry backoff variables', () => {
+    const config = loadConfig({ CRM_MAX_ATTEMPTS: '3', CRM_TIMEOUT_MS: '2500', API_RATE_LIMIT: '60', RETRY_BASE_MS: '50', RETRY_MAX_MS: '50' });
+    expect(config.crm).toMatchObject({ maxAttempts: 3, timeoutMs: 2_500 });
+    expect(config.api.rateLimit).toBe(60);
+    expect(config.retry).toEqual({ baseMs: 50, maxMs: 50 });
   });
 
   it('resolves CATALOG_FILE against the working directory', () => {
@@ -114,6 +123,12 @@ describe('loadConfig', () => {
     ['CRM_METHOD', 'PUT', /^CRM_METHOD must be POST or GET/],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL must be one of/],
     ['WEB_ACCOUNT', 'a shop', /^WEB_ACCOUNT /],
+    ['CRM_MAX_ATTEMPTS', '0', /^CRM_MAX_ATTEMPTS must be an integer from 1 to 1000 \(got "0"\)$/],
+    ['CRM_MAX_ATTEMPTS', 'ten', /^CRM_MAX_ATTEMPTS must be an integer/],
+    ['CRM_TIMEOUT_MS', '5s', /^CRM_TIMEOUT_MS must be an integer from 100 to 600000 \(milliseconds\)/],
+    ['API_RATE_LIMIT', '-1', /^API_RATE_LIMIT must be an integer from 1 to 1000000 \(requests per minute per token\)/],
+    ['RETRY_BASE_MS', '0.5', /^RETRY_BASE_MS must be an integer/],
+    ['RETRY_MAX_MS', '100', /^RETRY_MAX_MS must be at least RETRY_BASE_MS \(500\)/],
   ])('names %s when it is %j', (variable, value, message) => {
     const error = failure({ [variable]: value, ...(variable === 'WHATSAPP_PHONE_NUMBER_ID' ? { WHATSAPP_TOKEN: 'x' } : {}) });
     expect(error.variable).toBe(variable);
