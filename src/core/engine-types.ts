@@ -61,6 +61,13 @@ export interface IngestOptions {
    * state after. The engine must be started.
    */
   readonly wait?: boolean;
+  /**
+   * What an event that fails validation does: `reject` (the default) refuses the whole call
+   * naming the field; `skip` stores the valid ones and counts the others in `skipped` — for
+   * a platform's webhook, where one odd entry must not make the platform redeliver the
+   * batch forever.
+   */
+  readonly invalid?: 'reject' | 'skip';
 }
 
 export interface IngestResult {
@@ -68,6 +75,8 @@ export interface IngestResult {
   readonly accepted: number;
   /** Events whose id was stored before: acknowledged, not stored again. */
   readonly duplicates: number;
+  /** With `invalid: 'skip'`: events that failed validation and were not stored. */
+  readonly skipped?: number;
   /** With `wait`: accepted events whose processing failed. */
   readonly failed?: number;
 }

@@ -4,7 +4,7 @@ import type { Engine, EngineObserver, EngineOptions, IngestOptions, IngestResult
 import { EngineError } from './errors.js';
 import type { DispatchedEffect } from './effects.js';
 import { inboundEventSchema, type InboundEvent, type InboundEventInput } from './events.js';
-import { conversationKey, type Address } from './ids.js';
+import { conversationKey, keyKind, type Address } from './ids.js';
 import { silentLogger } from './logger.js';
 import { Batcher } from './batcher.js';
 import { ClusterSync } from './cluster-sync.js';
@@ -95,20 +95,32 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     async (events) => new Map((await store.append(events)).map((item) => [item.event.id, item])),
   );
 
-  async function ingest(inputs: readonly InboundEventInput[], { wait = false }: IngestOptions = {}): Promise<IngestResult> {
+  async function ingest(
+    given: readonly InboundEventInput[],
+    { wait = false, invalid = 'reject' }: IngestOptions = {},
+  ): Promise<IngestResult> {
     if (stopping) throw new EngineError('SHUTTING_DOWN', 'the engine is shutting down');
-    const events = inputs.flatMap((input, index) => {
+    let inputs = given;
+    const events: InboundEvent[] = [];
+    let skipped = 0;
+    given.forEach((input, index) => {
       const parsed = inboundEventSchema.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const field = [index, ...(issue?.path ?? [])].join('.');
-        throw new EngineError('BAD_REQUEST', `event ${field}: ${issue?.message ?? 'invalid'}`);
+      const event = parsed.success ? router.route(parsed.data) : undefined;
+      const problem = !parsed.success
+        ? `event ${[index, ...(parsed.error.issues[0]?.path ?? [])].join('.')}: ${parsed.error.issues[0]?.message ?? 'invalid'}`
+        : !router.serves(event!.key)
+          ? `event ${index}.key: no flow serves actor kind "${keyKind(event!.key)}"`
+          : undefined;
+      if (problem === undefined) {
+        events.push(event!, ...router.fanOut(event!));
+        return;
       }
-      const event = router.route(parsed.data);
-      if (!router.serves(event.key)) throw new EngineError('BAD_REQUEST', `event ${index}.key: no flow serves ${event.key}`);
-      return [event, ...router.fanOut(event)];
+      if (invalid === 'reject') throw new EngineError('BAD_REQUEST', problem);
+      skipped++;
+      logger.warn({ problem }, 'skipped an event that is not valid');
     });
-    if (events.length === 0) return { accepted: 0, duplicates: 0 };
+    if (skipped > 0) inputs = given.filter((input) => events.some((event) => event.id === input.id));
+    if (events.length === 0) return { accepted: 0, duplicates: 0, ...(skipped > 0 ? { skipped } : {}) };
     const stored = await appender.add(events);
     const fresh: InboxItem[] = [];
     for (const event of events) {
@@ -119,14 +131,15 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     let accepted = 0;
     for (const input of inputs) if (stored.has(input.id)) accepted++;
     observer.ingested?.(accepted, inputs.length - accepted);
+    const counts = { accepted, duplicates: inputs.length - accepted, ...(skipped > 0 ? { skipped } : {}) };
     if (!wait || !started) {
       if (started) processor.enqueue(fresh);
-      return { accepted, duplicates: inputs.length - accepted };
+      return counts;
     }
     const outcomes = Promise.all(fresh.map((item) => processor.settled(item.seq)));
     processor.enqueue(fresh);
     const failed = (await outcomes).filter((outcome) => outcome === 'failed').length;
-    return { accepted, duplicates: inputs.length - accepted, failed };
+    return { ...counts, failed };
   }
 
   async function start(): Promise<void> {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { WebChannel } from '../channels/web/index.js';
 import type { Engine } from '../core/engine-types.js';
 import type { Logger } from '../core/logger.js';
 import { createErrorHandler, notFoundHandler } from './errors.js';
+import { requestIdOf } from './request-id.js';
 import { loggablePath } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { createWebRoutes } from './web-routes.js';
@@ -29,7 +29,6 @@ export interface AppOptions {
   readonly storeOpen?: () => boolean;
 }
 
-const requestIdPattern = /^[\w.:-]{1,128}$/;
 
 /** Logs each finished request with its id: failures at warn, refusals at info, successes at debug. */
 function requestLog(logger: Logger): RequestHandler {
@@ -38,8 +37,7 @@ function requestLog(logger: Logger): RequestHandler {
     return check ? check.call(logger, 'debug') : true;
   };
   return (req, res, next) => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     const started = performance.now();
     res.once('finish', () => {

@@ -110,7 +110,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     engine = started;
     await started.start();
-    for (const plugin of plugins) await plugin.start?.((events) => started.ingest(events));
+    // Updates a channel pulls come from the platform: an odd one is skipped, not retried forever.
+    for (const plugin of plugins) await plugin.start?.((events) => started.ingest(events, { invalid: 'skip' }));
     const webhooks = plugins.flatMap((plugin) => (plugin.webhook ? [plugin.webhook] : []));
     const merchantApi = createMerchantApi({
       engine: started,

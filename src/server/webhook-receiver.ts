@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebhookChannel } from '../core/channel.js';
 import type { Engine } from '../core/engine-types.js';
 import { EngineError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { describeError } from './errors.js';
+import { requestIdOf } from './request-id.js';
 
 /**
  * Receives one webhook POST: the signature over the raw bytes first (401, nothing read or
@@ -21,7 +21,8 @@ export async function receiveWebhook(
 ): Promise<string> {
   if (!webhook.verify(request)) throw new EngineError('UNAUTHORIZED', 'the webhook signature is missing or wrong');
   const { events } = webhook.parse(parseJson(request.rawBody), now);
-  if (events.length > 0) await engine.ingest(events);
+  // One odd entry must not refuse the rest: the platform would redeliver the batch forever.
+  if (events.length > 0) await engine.ingest(events, { invalid: 'skip' });
   return webhook.ack;
 }
 
@@ -54,7 +55,9 @@ export function createWebhookFastPath(options: WebhookFastPathOptions): (req: In
   };
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
     const { status, message, fault } = describeError(error);
-    if (fault) logger.error({ err: error, path: req.url }, 'webhook failed');
+    // A refused webhook is worth a line: a wrong app secret would otherwise go unnoticed.
+    if (fault) logger.error({ err: error, path: req.url, status }, 'webhook failed');
+    else logger.info({ path: req.url, status, message }, 'webhook refused');
     answer(res, status, 'application/json; charset=utf-8', JSON.stringify({ status: fault ? 'error' : 'fail', message }));
   };
 
@@ -63,8 +66,7 @@ export function createWebhookFastPath(options: WebhookFastPathOptions): (req: In
     const query = req.url.indexOf('?');
     const webhook = byPath.get(query < 0 ? req.url : req.url.slice(0, query));
     if (!webhook) return false;
-    const incoming = req.headers['x-request-id'];
-    res.setHeader('x-request-id', typeof incoming === 'string' && incoming.length <= 128 ? incoming : randomUUID());
+    res.setHeader('x-request-id', requestIdOf(req.headers['x-request-id']));
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyLimit) {
       fail(req, res, new EngineError('PAYLOAD_TOO_LARGE', `the body is larger than ${bodyLimit} bytes`));

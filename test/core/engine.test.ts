@@ -301,6 +301,19 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     expect(await store.pending(0, 10)).toEqual([]);
   });
 
+  it('skips the invalid events of a batch when asked to, storing the rest', async () => {
+    const channel = recordingChannel();
+    const store = open();
+    const engine = engineOn(store, channel);
+    await engine.start();
+    const result = await engine.ingest([text('m1', alice, 'a'), { ...text('m2', bob, 'b'), at: -1 }, text('m3', bob, 'c')], {
+      invalid: 'skip',
+    });
+    expect(result).toEqual({ accepted: 2, duplicates: 0, skipped: 1 });
+    await engine.idle();
+    expect(channel.sent.map((s) => s.text)).toEqual(['#1:a', '#1:c']);
+  });
+
   it('picks up stored events and unsent effects after a restart', async () => {
     const store = open();
     const quiet = recordingChannel(() => new DeliveryError('down', { retryable: true }));
