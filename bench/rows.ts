@@ -144,7 +144,7 @@ async function startServer(plan: RowPlan, context: RowContext, databaseUrl: stri
   if (plan.channel === 'messenger') {
     Object.assign(env, { META_APP_SECRET: benchSecrets.appSecret, MESSENGER_PAGE_TOKEN: benchSecrets.pageToken, GRAPH_API_URL: `${fakeUrl}/v21.0` });
   } else {
-    Object.assign(env, { TELEGRAM_BOT_TOKEN: benchSecrets.botToken, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: benchSecrets.webhookSecret, TELEGRAM_API_ROOT: fakeUrl });
+    Object.assign(env, { TELEGRAM_BOT_TOKEN: benchSecrets.botToken, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: benchSecrets.webhookSecret, TELEGRAM_API_ROOT: fakeUrl, TELEGRAM_MAX_PER_SECOND: '100000' });
   }
   const profile = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfDir, plan.id)}`] : [];
   return startChild({

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   readonly maxAttempts: (type: DispatchedEffect['type']) => number;
   readonly baseBackoffMs: number;
   readonly maxBackoffMs: number;
+  /** Called whenever an effect leaves the queue (sent, or given up): the engine's backpressure. */
+  readonly progressed?: () => void;
   /** Set on a shared store: this instance's lease on the lanes it sends (see the processor's notes). */
   readonly lease?: Lease;
 }
@@ -234,6 +236,7 @@ export class Dispatcher {
     } else if (outcome !== 'retry') {
       this.#ready.push(lane);
     }
+    if (outcome !== 'retry') options.progressed?.();
     if (this.#inFlight === 0 || this.#pending === 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];

@@ -31,6 +31,11 @@ export interface EngineOptions<S> {
   readonly observer?: EngineObserver;
   /** Milliseconds since the epoch; tests drive it. */
   readonly clock?: () => number;
+  /**
+   * Events and effects the engine holds in memory before `ingest` waits for them to drain
+   * (backpressure: the webhook's answer waits, nothing is refused or lost). 1,024 by default.
+   */
+  readonly maxBacklog?: number;
   /** Sends in flight at once across all customers (each customer's replies stay in order). */
   readonly maxInFlight?: number;
   /** Delivery attempts before an effect is given up as dead: one number, or per effect type (12 by default). */

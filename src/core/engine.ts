@@ -55,6 +55,20 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     return at;
   };
 
+  // Backpressure: acknowledging faster than the engine can answer only grows a backlog in
+  // memory and the time to a reply. Past `maxBacklog` events and effects in hand, ingest
+  // waits (the webhook's 200 with it) until a quarter has drained; the platform then slows
+  // down or retries, and the database keeps everything already stored.
+  const maxBacklog = options.maxBacklog ?? 1_024;
+  let congested: (() => void)[] = [];
+  const backlog = () => processor.queued + dispatcher.pending;
+  const relieve = () => {
+    if (congested.length === 0 || backlog() > maxBacklog * 0.75) return;
+    const waiting = congested;
+    congested = [];
+    for (const wake of waiting) wake();
+  };
+
   const dispatcher = new Dispatcher({
     store,
     channels,
@@ -68,6 +82,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
       typeof options.maxAttempts === 'number' ? options.maxAttempts : (options.maxAttempts?.[type] ?? defaultMaxAttempts),
     baseBackoffMs: options.baseBackoffMs ?? 500,
     maxBackoffMs: options.maxBackoffMs ?? 5 * 60_000,
+    progressed: () => relieve(),
     ...(lease ? { lease } : {}),
   });
   const processor = new Processor({
@@ -80,6 +95,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     ...(lease ? { lease } : {}),
     committed: (outbox, earliestTask) => {
       if (outbox.length > 0) dispatcher.enqueue(outbox);
+      relieve();
       if (earliestTask !== null) void scheduler.wake(earliestTask);
     },
   });
@@ -100,6 +116,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     { wait = false, invalid = 'reject' }: IngestOptions = {},
   ): Promise<IngestResult> {
     if (stopping) throw new EngineError('SHUTTING_DOWN', 'the engine is shutting down');
+    while (started && backlog() >= maxBacklog) await new Promise<void>((resolve) => congested.push(resolve));
     let inputs = given;
     const events: InboundEvent[] = [];
     let skipped = 0;

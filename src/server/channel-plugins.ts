@@ -1,6 +1,6 @@
 import { createMessengerPlugin } from '../channels/messenger/index.js';
 import type { ChannelDeps, ChannelPlugin } from '../channels/plugin.js';
-import { createTelegramPlugin } from '../channels/telegram/index.js';
+import { createTelegramPlugin, defaultThrottle } from '../channels/telegram/index.js';
 import { createWhatsAppPlugin } from '../channels/whatsapp/index.js';
 import type { TemplateConfig } from '../channels/graph/index.js';
 import type { Config, Templates } from './config.js';
@@ -47,6 +47,10 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps): Channel
           apiRoot: telegram.apiRoot,
           ...(telegram.webhookSecret ? { webhookSecret: telegram.webhookSecret } : {}),
           ...(telegram.paymentToken ? { paymentToken: telegram.paymentToken } : {}),
+          throttle: {
+            ...defaultThrottle,
+            global: { reservoir: telegram.maxPerSecond, reservoirRefreshAmount: telegram.maxPerSecond, reservoirRefreshInterval: 1_000 },
+          },
         },
         deps,
       ),

@@ -53,6 +53,8 @@ export interface Config {
     readonly webhookSecret?: string;
     readonly apiRoot: string;
     readonly paymentToken?: string;
+    /** Messages a second the bot sends at most, over all chats (Telegram allows 30). */
+    readonly maxPerSecond: number;
   };
   readonly crm: {
     readonly url?: string;
@@ -185,6 +187,7 @@ const envSchema = z
     ),
     TELEGRAM_API_ROOT: withDefault(httpUrl('(the Bot API root)'), 'https://api.telegram.org'),
     TELEGRAM_PAYMENT_TOKEN: secret,
+    TELEGRAM_MAX_PER_SECOND: withDefault(integer(1, 100_000, ' (messages a second over all chats)'), '30'),
     CRM_URL: optional(httpUrl('(the new-order notification target)')),
     CRM_METHOD: withDefault(
       z.preprocess(
@@ -277,6 +280,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
       apiRoot: e.TELEGRAM_API_ROOT,
       paymentToken: e.TELEGRAM_PAYMENT_TOKEN,
+      maxPerSecond: e.TELEGRAM_MAX_PER_SECOND,
     },
     crm: { url: e.CRM_URL, method: e.CRM_METHOD, secret: e.CRM_SECRET, maxAttempts: e.CRM_MAX_ATTEMPTS, timeoutMs: e.CRM_TIMEOUT_MS },
     api: { rateLimit: e.API_RATE_LIMIT },

@@ -314,6 +314,39 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     expect(channel.sent.map((s) => s.text)).toEqual(['#1:a', '#1:c']);
   });
 
+  it('holds ingest while its backlog is full, and lets it through as the backlog drains', async () => {
+    const gates: (() => void)[] = [];
+    const sent: string[] = [];
+    const slow: Channel = {
+      name: 'test',
+      send: (_to, message) =>
+        new Promise((resolve) =>
+          gates.push(() => {
+            sent.push(message.kind === 'text' ? message.text : message.kind);
+            resolve({});
+          }),
+        ),
+    };
+    const engine = engineOn(open(), slow, { maxBacklog: 4 });
+    await engine.start();
+    await Promise.all([1, 2, 3, 4].map((i) => engine.ingest([text(`m${i}`, alice, `n${i}`)])));
+    let late = false;
+    const fifth = engine.ingest([text('m5', alice, 'n5')]).then(() => (late = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(late).toBe(false);
+    const open1 = async () => {
+      while (gates.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      gates.shift()!();
+    };
+    await open1();
+    await open1();
+    await fifth;
+    expect(late).toBe(true);
+    for (let i = 0; i < 3; i++) await open1();
+    await engine.idle();
+    expect(sent).toEqual(['#1:n1', '#2:n2', '#3:n3', '#4:n4', '#5:n5']);
+  });
+
   it('picks up stored events and unsent effects after a restart', async () => {
     const store = open();
     const quiet = recordingChannel(() => new DeliveryError('down', { retryable: true }));

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(config.catalogFile).toBe(join(repo, 'data', 'demo-catalog.json'));
     expect(config.merchantTokens).toEqual([]);
     expect(config.meta.graphApiUrl).toBe('https://graph.facebook.com/v21.0');
-    expect(config.telegram).toEqual({ mode: 'polling', apiRoot: 'https://api.telegram.org' });
+    expect(config.telegram).toEqual({ mode: 'polling', apiRoot: 'https://api.telegram.org', maxPerSecond: 30 });
     expect(config.crm).toEqual({ method: 'POST', maxAttempts: 10, timeoutMs: 10_000 });
     expect(config.api).toEqual({ rateLimit: 600 });
     expect(config.retry).toEqual({ baseMs: 500, maxMs: 300_000 });
@@ -67,6 +67,7 @@ describe('loadConfig', () => {
       TELEGRAM_WEBHOOK_SECRET: 'tg_secret-1',
       TELEGRAM_API_ROOT: 'http://127.0.0.1:9001',
       TELEGRAM_PAYMENT_TOKEN: 'pay:token',
+      TELEGRAM_MAX_PER_SECOND: '500',
       CRM_URL: 'https://crm.example.com/orders',
       CRM_METHOD: 'get',
       CRM_SECRET: 'crm-secret',
@@ -88,6 +89,7 @@ describe('loadConfig', () => {
       webhookSecret: 'tg_secret-1',
       apiRoot: 'http://127.0.0.1:9001',
       paymentToken: 'pay:token',
+      maxPerSecond: 500,
     });
     expect(config.crm).toEqual({ url: 'https://crm.example.com/orders', method: 'GET', secret: 'crm-secret', maxAttempts: 10, timeoutMs: 10_000 });
     expect(config.logLevel).toBe('debug');
