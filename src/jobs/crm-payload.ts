@@ -1,35 +1,12 @@
 import { z } from 'zod';
-import { orderItemSchema } from '../commerce/order.js';
+import { orderItemSchema, type CrmPayload } from '../commerce/order.js';
 
 /**
  * The new-order notification as the CRM receives it: the contract's fields, in the
  * contract's order. Amounts are integers in minor units of the shop's currency (1250 is
  * €12.50), exactly as the order model keeps them: no float ever touches them.
  */
-export interface CrmNotification {
-  readonly id: number;
-  readonly user_id: number;
-  readonly user_chat_id: string;
-  readonly channel: string;
-  readonly cost_total: number;
-  readonly cost_cart: number;
-  readonly cost_discount: number;
-  readonly cost_delivery: number;
-  readonly delivery: 'pickup' | 'shipping';
-  readonly time: string;
-  readonly recipient: string;
-  readonly address: string;
-  readonly mobile: string;
-  readonly goods: readonly {
-    readonly id: string;
-    readonly article: string;
-    readonly title: string;
-    readonly count: number;
-    readonly price: number;
-    readonly discount: number;
-    readonly total: number;
-  }[];
-}
+export type CrmNotification = CrmPayload & { readonly user_id: number };
 
 /** The `order` a `notify_crm` effect carries (`crmPayload` of commerce, `user_id` usually absent). */
 export const notifiedOrderSchema = z.object({
