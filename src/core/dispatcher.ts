@@ -353,7 +353,7 @@ export class Dispatcher {
     const effect: DispatchedEffect = item.effect;
     if (effect.type === 'reply') {
       const channel = this.options.channels.get(effect.to.channel);
-      if (!channel) throw new DeliveryError(`channel ${effect.to.channel} is not configured`, { retryable: false });
+      if (!channel) throw new NotConfigured(`channel ${effect.to.channel} is not configured`);
       const lastInboundAt = await this.options.lastInboundAt(effect.to);
       const result = await channel.send(effect.to, effect.message, {
         outboxId: item.id,
@@ -364,7 +364,7 @@ export class Dispatcher {
       return result;
     }
     const handler = this.options.handlers[effect.type];
-    if (!handler) throw new DeliveryError(`no handler for ${effect.type} is configured`, { retryable: false });
+    if (!handler) throw new NotConfigured(`no handler for ${effect.type} is configured`);
     return handler(effect, item);
   }
 
@@ -383,7 +383,9 @@ export class Dispatcher {
       if (!delivery.retryable) {
         const status = delivery.blocked ? 'blocked' : 'failed';
         await options.store.markFailed(item.id, status, reason, now);
-        options.logger.warn({ outboxId: item.id, effect: item.effect.type, reason }, `effect ${status}`);
+        // Off by configuration (no CRM_URL) is no news: the row waits for retryNotifications.
+        const log = error instanceof NotConfigured ? options.logger.debug : options.logger.warn;
+        log.call(options.logger, { outboxId: item.id, effect: item.effect.type, reason }, `effect ${status}`);
         return status;
       }
       if (item.attempts + 1 >= options.maxAttempts(item.effect.type)) {
@@ -427,4 +429,11 @@ function sortLane(lane: Lane): void {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Nothing is set up to deliver this effect: recorded failed, not retried, not alarming. */
+class NotConfigured extends DeliveryError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }

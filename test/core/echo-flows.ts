@@ -82,7 +82,9 @@ export const echoOrderFlow = defineFlow<EchoServices>({
     setup({ types: { events: {} as InboundEvent, emitted: {} as Effect, input: {} as FlowInput } }).createMachine({
       on: {
         order_created: {
-          actions: emit(({ event }) => ({
+          actions: [
+            emit(({ event }) => ({ type: 'notify_crm' as const, orderId: event.orderId, order: { id: event.orderId } })),
+            emit(({ event }) => ({
             type: 'tell' as const,
             event: {
               type: 'order_update' as const,
@@ -95,6 +97,7 @@ export const echoOrderFlow = defineFlow<EchoServices>({
               paid: false,
             },
           })),
+          ],
         },
       },
     }),

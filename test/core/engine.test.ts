@@ -190,6 +190,20 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     expect(channel.sent.map((s) => s.text)).toEqual([`order ${orders[0]!.id} is 0`, `survey saw order ${orders[0]!.id}`]);
   });
 
+  it('records a notification with no handler configured as failed, quietly, for a later retry', async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_object: object, message?: string) => void warnings.push(message ?? '') };
+    const store = open();
+    const engine = engineOn(store, recordingChannel(), { logger });
+    await engine.start();
+    await engine.ingest([text('m1', alice, 'order')]);
+    await engine.idle();
+    const failed = await store.requeueFailed('notify_crm', 0, 10);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.error).toBe('no handler for notify_crm is configured');
+    expect(warnings).toEqual([]);
+  });
+
   it('routes an @kind| button to the customer’s own actor of that flow', async () => {
     const channel = recordingChannel();
     const store = open();
