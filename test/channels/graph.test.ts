@@ -349,6 +349,13 @@ describe('the 24-hour window', () => {
       template: { name: 'shipping_update_v1', language: 'en_US', parameters: ['7', 'Sent', 'https://track.example/7'] },
     });
   });
+
+  it('names the package in the template when the update names no order of ours (a merchant push)', () => {
+    const pushed: OutboundMessage = { ...shipping, orderId: 0, packageNumber: '1Z999AA1' };
+    expect(planDelivery('messenger', pushed, context(now - 2 * messagingWindowMs), now, templates)).toMatchObject({
+      template: { parameters: ['1Z999AA1', 'Sent', 'https://track.example/7'] },
+    });
+  });
 });
 
 describe('multi-part messages', () => {

@@ -65,7 +65,9 @@ function templateFor(message: OutboundMessage, templates: TemplateConfig | undef
   }
   if (message.kind === 'shipping_update' && templates.shippingUpdate) {
     const link = message.trackingUrl ?? message.packageNumber ?? message.statusText;
-    return { name: templates.shippingUpdate, language, parameters: [String(message.orderId), message.statusText, link] };
+    // A merchant's push may name a package and no order of ours: its first parameter is then the package.
+    const reference = message.orderId > 0 ? String(message.orderId) : (message.packageNumber ?? message.statusText);
+    return { name: templates.shippingUpdate, language, parameters: [reference, message.statusText, link] };
   }
   return undefined;
 }
