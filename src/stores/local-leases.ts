@@ -71,3 +71,26 @@ export class LocalNotices {
     });
   }
 }
+
+/**
+ * The port's `renewLeases` and `releaseLeases` over a store's key and lane leases, the same
+ * for every store that keeps its leases in memory.
+ * @example const { renew, release } = leasePair(keyLeases, laneLeases);
+ */
+export function leasePair(keys: LocalLeases, lanes: LocalLeases) {
+  return {
+    renew: (lease: Lease, { keys: keep = [], lanes: keepLanes = [] }: { keys?: readonly string[]; lanes?: readonly string[] }) => [
+      ...keys.renew({ ...lease, keep }),
+      ...lanes.renew({ ...lease, keep: keepLanes }),
+    ],
+    release: (owner: string, names?: { keys?: readonly string[]; lanes?: readonly string[] }) => {
+      if (!names) {
+        keys.releaseAll(owner);
+        lanes.releaseAll(owner);
+        return;
+      }
+      keys.renew({ owner, ms: 0, release: names.keys ?? [] });
+      lanes.renew({ owner, ms: 0, release: names.lanes ?? [] });
+    },
+  };
+}

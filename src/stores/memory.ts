@@ -2,7 +2,7 @@ import type { DispatchedEffect } from '../core/effects.js';
 import { EngineError, toEngineError } from '../core/errors.js';
 import type { InboundEvent } from '../core/events.js';
 import { conversationKey, type ActorKey, type Address, type OrderId } from '../core/ids.js';
-import { LocalLeases, LocalNotices } from './local-leases.js';
+import { leasePair, LocalLeases, LocalNotices } from './local-leases.js';
 import {
   taskDueEvent,
   taskStatus,
@@ -92,6 +92,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const armedTasks = new Set<number>();
   const keyLeases = new LocalLeases(clock);
   const laneLeases = new LocalLeases(clock);
+  const leases = leasePair(keyLeases, laneLeases);
   const notices = new LocalNotices();
   const shared = options.shared === true;
 
@@ -486,18 +487,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           return [{ lane, pending: outboxRows(ids, 0, ids.length) }];
         }),
       ),
-    renewLeases: (lease, { keys = [], lanes = [] }) =>
-      guard(() => [...keyLeases.renew({ ...lease, keep: keys }), ...laneLeases.renew({ ...lease, keep: lanes })]),
-    releaseLeases: (owner, names) =>
-      guard(() => {
-        if (!names) {
-          keyLeases.releaseAll(owner);
-          laneLeases.releaseAll(owner);
-          return;
-        }
-        keyLeases.renew({ owner, ms: 0, release: names.keys ?? [] });
-        laneLeases.renew({ owner, ms: 0, release: names.lanes ?? [] });
-      }),
+    renewLeases: (lease, names) => guard(() => leases.renew(lease, names)),
+    releaseLeases: (owner, names) => guard(() => leases.release(owner, names)),
     outcomes: (seqs) =>
       guard(() =>
         seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {

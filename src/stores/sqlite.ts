@@ -21,7 +21,7 @@ import {
   type TaskRecord,
   type TaskStatus,
 } from '../core/store.js';
-import { LocalLeases } from './local-leases.js';
+import { leasePair, LocalLeases } from './local-leases.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { migrate } from './sqlite/migrate.js';
 import {
@@ -158,6 +158,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   // One process owns a SQLite file: leases live in its memory (see `shared` on the port).
   const keyLeases = new LocalLeases(clock);
   const laneLeases = new LocalLeases(clock);
+  const leases = leasePair(keyLeases, laneLeases);
 
   const commitTx = db.transaction((commits: readonly Commit[], lease?: LeaseRenewal) => {
     if (!lease) return commits.map(applyCommit);
@@ -285,18 +286,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       ),
     claimLanes: (lanes, lease) =>
       guard(() => [...new Set(lanes)].flatMap((lane) => (laneLeases.take(lane, lease) ? [{ lane, pending: s.pendingOfLane.all(lane).map(toOutbox) }] : []))),
-    renewLeases: (lease, { keys = [], lanes = [] }) =>
-      guard(() => [...keyLeases.renew({ ...lease, keep: keys }), ...laneLeases.renew({ ...lease, keep: lanes })]),
-    releaseLeases: (owner, names) =>
-      guard(() => {
-        if (!names) {
-          keyLeases.releaseAll(owner);
-          laneLeases.releaseAll(owner);
-          return;
-        }
-        keyLeases.renew({ owner, ms: 0, release: names.keys ?? [] });
-        laneLeases.renew({ owner, ms: 0, release: names.lanes ?? [] });
-      }),
+    renewLeases: (lease, names) => guard(() => leases.renew(lease, names)),
+    releaseLeases: (owner, names) => guard(() => leases.release(owner, names)),
     outcomes: (seqs) =>
       guard(() =>
         seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {
