@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { exited, repo, startChildServer, type ChildServer } from '../child-server.js';
 import type { RecordedRequest } from '../fakes/graph-api.js';
 
 /**
@@ -18,13 +16,7 @@ export const appSecret = 'cluster_app_secret';
 export const pageToken = 'cluster-page-token';
 export const page = '106540352242922';
 
-const repo = resolve(fileURLToPath(import.meta.url), '../../..');
-
-export interface Instance {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly instanceId: string;
-}
+export type Instance = ChildServer;
 
 export function freshSchema(): string {
   return `orderly_test_${randomBytes(6).toString('hex')}`;
@@ -32,39 +24,18 @@ export function freshSchema(): string {
 
 /** Starts `orderly start` on the schema; resolves once it logged "listening". */
 export function startInstance(schema: string, graphUrl: string, env: Record<string, string> = {}): Promise<Instance> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
-    cwd: repo,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl!,
-      DATABASE_SCHEMA: schema,
-      LOG_LEVEL: 'info',
-      META_APP_SECRET: appSecret,
-      META_VERIFY_TOKEN: 'cluster-verify',
-      GRAPH_API_URL: graphUrl,
-      MESSENGER_PAGE_TOKEN: pageToken,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-  return new Promise((resolvePromise, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.includes('"listening"')) return;
-      const { url, instanceId } = JSON.parse(line) as { url: string; instanceId: string };
-      resolvePromise({ child, url, instanceId });
-    });
-    child.once('exit', (code, signal) => reject(new Error(`an instance exited (${code ?? signal}) before listening: ${stderr}`)));
+  return startChildServer({
+    DATABASE_URL: databaseUrl!,
+    DATABASE_SCHEMA: schema,
+    META_APP_SECRET: appSecret,
+    META_VERIFY_TOKEN: 'cluster-verify',
+    GRAPH_API_URL: graphUrl,
+    MESSENGER_PAGE_TOKEN: pageToken,
+    ...env,
   });
 }
 
-/** Resolves once the process exited. */
-export function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((done) => child.once('exit', () => done()));
-}
+export { exited };
 
 const postbackFixture = readFileSync(new URL('../fixtures/messenger/postback.json', import.meta.url), 'utf8');
 

@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
+import { exited, startChildServer } from '../child-server.js';
 
-const repo = resolve(fileURLToPath(import.meta.url), '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'orderly-crash-'));
 const children = new Set<ChildProcess>();
 
@@ -17,24 +15,9 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function startChild(database: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
-    cwd: repo,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${database}`, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  return new Promise((resolvePromise, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.includes('"listening"')) return;
-      const { url } = JSON.parse(line) as { url: string };
-      resolvePromise({ child, url });
-    });
-    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening`)));
-  });
+function startChild(database: string) {
+  return startChildServer({ DATABASE_URL: `sqlite:${database}` }).then((server) => (children.add(server.child), server));
 }
-
-const exited = (child: ChildProcess) => new Promise((resolvePromise) => child.once('exit', resolvePromise));
 
 async function texts(url: string, user: string): Promise<string[]> {
   const response = await fetch(`${url}/web/v1/messages?user=${user}&after=0`);

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startChildServer } from '../child-server.js';
 
-const repo = resolve(fileURLToPath(import.meta.url), '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'orderly-restart-'));
 const children = new Set<ChildProcess>();
 
@@ -16,27 +14,8 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `orderly start` as a child process; resolves with its url once it logged "listening". */
-function startChild(database: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
-    cwd: repo,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${database}`, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-  return new Promise((resolvePromise, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'listening' && entry.url) resolvePromise({ child, url: entry.url });
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening: ${stderr}`)));
-  });
+function startChild(database: string) {
+  return startChildServer({ DATABASE_URL: `sqlite:${database}` }).then((server) => (children.add(server.child), server));
 }
 
 async function postText(url: string, user: string, id: string, text: string): Promise<{ status: number; body: unknown }> {
