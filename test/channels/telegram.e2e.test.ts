@@ -79,6 +79,34 @@ function customer(api: FakeTelegram, chatId: number) {
 
 const hasButton = (title: string) => (message: SentMessage) => message.reply_markup?.inline_keyboard.flat().some((button) => button.text === title) ?? false;
 
+/** From /start to the receipt: two sencha, pickup, by the inline keyboards. */
+async function buyTwoSencha(ana: ReturnType<typeof customer>): Promise<{ card: SentMessage; receipt: SentMessage }> {
+  const { buttons } = texts;
+  ana.say('/start');
+  await ana.next(hasButton(buttons.browse), 'the menu');
+  ana.tap(buttons.browse);
+  await ana.next(hasButton(buttons.menu), 'the categories');
+  ana.tap('Thés verts & infusions');
+  const card = await ana.next((message) => message.caption?.startsWith('Sencha <Uji> & Co') ?? false, 'the sencha card');
+  ana.tap(buttons.addToCart);
+  await ana.next(hasButton('2'), 'the quantity question');
+  ana.tap('2');
+  await ana.next(hasButton(buttons.checkout), 'the added line');
+  ana.tap(buttons.checkout);
+  await ana.next(hasButton(buttons.pickup), 'the delivery question');
+  ana.tap(buttons.pickup);
+  await ana.next((message) => message.text === texts.askRecipient, 'the recipient question');
+  ana.say('Ana Lopez');
+  await ana.next((message) => message.text?.startsWith('Which mobile') ?? false, 'the mobile question');
+  ana.say('+34 600 123 456');
+  await ana.next(hasButton(buttons.asap), 'the time question');
+  ana.tap(buttons.asap);
+  await ana.next(hasButton(buttons.confirm), 'the summary');
+  ana.tap(buttons.confirm);
+  const receipt = await ana.next((message) => /^Order #\d+\n/.test(message.text ?? ''), 'the receipt');
+  return { card, receipt };
+}
+
 describe('Telegram through the real server, webhook mode', () => {
   it('refuses a wrong secret with 401 and stores nothing', async () => {
     const { fake, server } = await start('webhook');
@@ -111,31 +139,8 @@ describe('Telegram through the real server, webhook mode', () => {
     const { fake, server } = await start('webhook');
     fake.setWebhook(`${server.url}/webhooks/telegram`, secret);
     const ana = customer(fake, 777001);
-    const { buttons } = texts;
-
-    ana.say('/start');
-    await ana.next(hasButton(buttons.browse), 'the menu');
-    ana.tap(buttons.browse);
-    await ana.next(hasButton(buttons.menu), 'the categories');
-    ana.tap('Thés verts & infusions');
-    const card = await ana.next((message) => message.caption?.startsWith('Sencha <Uji> & Co') ?? false, 'the sencha card');
+    const { card, receipt } = await buyTwoSencha(ana);
     expect(card.photo).toBeDefined();
-    ana.tap(buttons.addToCart);
-    await ana.next(hasButton('2'), 'the quantity question');
-    ana.tap('2');
-    await ana.next(hasButton(buttons.checkout), 'the added line');
-    ana.tap(buttons.checkout);
-    await ana.next(hasButton(buttons.pickup), 'the delivery question');
-    ana.tap(buttons.pickup);
-    await ana.next((message) => message.text === texts.askRecipient, 'the recipient question');
-    ana.say('Ana Lopez');
-    await ana.next((message) => message.text?.startsWith('Which mobile') ?? false, 'the mobile question');
-    ana.say('+34 600 123 456');
-    await ana.next(hasButton(buttons.asap), 'the time question');
-    ana.tap(buttons.asap);
-    await ana.next(hasButton(buttons.confirm), 'the summary');
-    ana.tap(buttons.confirm);
-    const receipt = await ana.next((message) => /^Order #\d+\n/.test(message.text ?? ''), 'the receipt');
     expect(receipt.text).toContain('2 × Sencha <Uji> & Co, 100 g: €19.00');
     expect(receipt.text).toContain('Total: €19.00');
 
@@ -152,29 +157,7 @@ describe('Telegram payments through the real server', () => {
     const { fake, server } = await start('webhook', { TELEGRAM_PAYMENT_TOKEN: 'provider:test-token' });
     fake.setWebhook(`${server.url}/webhooks/telegram`, secret);
     const ana = customer(fake, 777002);
-    const { buttons } = texts;
-    ana.say('/start');
-    await ana.next(hasButton(buttons.browse), 'the menu');
-    ana.tap(buttons.browse);
-    await ana.next(hasButton(buttons.menu), 'the categories');
-    ana.tap('Thés verts & infusions');
-    await ana.next((message) => message.caption?.startsWith('Sencha <Uji> & Co') ?? false, 'the sencha card');
-    ana.tap(buttons.addToCart);
-    await ana.next(hasButton('2'), 'the quantity question');
-    ana.tap('2');
-    await ana.next(hasButton(buttons.checkout), 'the added line');
-    ana.tap(buttons.checkout);
-    await ana.next(hasButton(buttons.pickup), 'the delivery question');
-    ana.tap(buttons.pickup);
-    await ana.next((message) => message.text === texts.askRecipient, 'the recipient question');
-    ana.say('Ana Lopez');
-    await ana.next((message) => message.text?.startsWith('Which mobile') ?? false, 'the mobile question');
-    ana.say('+34 600 123 456');
-    await ana.next(hasButton(buttons.asap), 'the time question');
-    ana.tap(buttons.asap);
-    await ana.next(hasButton(buttons.confirm), 'the summary');
-    ana.tap(buttons.confirm);
-    const receipt = await ana.next((message) => /^Order #\d+\n/.test(message.text ?? ''), 'the receipt');
+    const { receipt } = await buyTwoSencha(ana);
     const orderId = Number(/^Order #(\d+)/.exec(receipt.text!)![1]);
     const bill = await ana.next((message) => message.invoice !== undefined, 'the invoice');
     expect(bill.invoice).toMatchObject({ title: `Order #${orderId}`, currency: 'EUR', total_amount: 1900 });
