@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DispatchedEffect } from '../core/effects.js';
 import { EngineError, toEngineError } from '../core/errors.js';
 import type { InboundEvent } from '../core/events.js';
 import { conversationKey, type Address, type OrderId } from '../core/ids.js';
@@ -9,29 +8,22 @@ import {
   taskDueEvent,
   type Commit,
   type CommitResult,
-  type CustomerRecord,
   type InboxItem,
   type LeaseRenewal,
   type MessageStatusUpdate,
   type NewOutboxItem,
-  type OrderRecord,
   type OutboxItem,
-  type OutboxStatus,
   type Store,
-  type TaskRecord,
-  type TaskStatus,
 } from '../core/store.js';
 import { leasePair, LocalLeases } from './local-leases.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
+import { toCustomer, toOrder as toOrderRecord, toOutbox as toOutboxRecord, toTask } from './rows.js';
 import { migrate } from './sqlite/migrate.js';
 import {
   prepareStatements,
-  type AddressRow,
-  type CustomerRow,
   type OrderRow,
   type OutboxRow,
   type Statements,
-  type TaskRow,
 } from './sqlite/statements.js';
 
 export interface SqliteStoreOptions {
@@ -325,57 +317,6 @@ function sameAddress(a: Address, b: Address): boolean {
   return a.channel === b.channel && a.account === b.account && a.user === b.user;
 }
 
-function toAddress(row: AddressRow): Address {
-  return { channel: row.channel, account: row.account, user: row.external_id };
-}
-
-function toOutbox(row: OutboxRow): OutboxItem {
-  return {
-    id: row.id,
-    lane: row.lane,
-    effect: JSON.parse(row.effect) as DispatchedEffect,
-    status: row.status as OutboxStatus,
-    attempts: row.attempts,
-    availableAt: row.available_at,
-    createdAt: row.created_at,
-    ...(row.platform_id === null ? {} : { platformId: row.platform_id }),
-    ...(row.error === null ? {} : { error: row.error }),
-    history: JSON.parse(row.history) as OutboxItem['history'],
-  };
-}
-
-function toOrder(row: OrderRow): OrderRecord {
-  return {
-    id: row.id as OrderId,
-    customer: toAddress(row),
-    customerId: row.customer_id,
-    status: row.status,
-    paid: row.paid === 1,
-    total: row.total,
-    currency: row.currency,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toCustomer(row: CustomerRow): CustomerRecord {
-  return {
-    id: row.id,
-    address: toAddress(row),
-    createdAt: row.created_at,
-    ...(row.last_inbound_at === null ? {} : { lastInboundAt: row.last_inbound_at }),
-  };
-}
-
-function toTask(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    customer: toAddress(row),
-    command: row.command,
-    dueAt: row.due_at,
-    status: row.status as TaskStatus,
-    ...(row.fired_at === null ? {} : { firedAt: row.fired_at }),
-    ...(row.done_at === null ? {} : { doneAt: row.done_at }),
-  };
-}
+/** SQLite keeps a delivery history as JSON text and the paid flag as 0/1. */
+const toOutbox = (row: OutboxRow) => toOutboxRecord(row, (history) => JSON.parse(history) as OutboxItem['history']);
+const toOrder = (row: OrderRow) => toOrderRecord(row, (paid) => paid === 1);

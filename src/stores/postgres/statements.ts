@@ -1,6 +1,6 @@
-import type { DispatchedEffect } from '../../core/effects.js';
-import type { Address, OrderId } from '../../core/ids.js';
-import type { CustomerRecord, OrderRecord, OutboxItem, OutboxStatus, TaskRecord, TaskStatus } from '../../core/store.js';
+import type { OrderRecord, OutboxItem } from '../../core/store.js';
+import type * as Rows from '../rows.js';
+import { toOrder as toOrderRecord, toOutbox as toOutboxRecord } from '../rows.js';
 
 /**
  * The PostgreSQL store's SQL, each statement named so that pg prepares it once per
@@ -8,51 +8,10 @@ import type { CustomerRecord, OrderRecord, OutboxItem, OutboxStatus, TaskRecord,
  * BIGINT columns arrive as numbers (the store's type parser); the history is JSONB.
  */
 
-export interface OutboxRow {
-  readonly id: number;
-  readonly lane: string;
-  readonly effect: string;
-  readonly status: string;
-  readonly attempts: number;
-  readonly available_at: number;
-  readonly created_at: number;
-  readonly platform_id: string | null;
-  readonly error: string | null;
-  readonly history: OutboxItem['history'];
-}
-
-interface AddressRow {
-  readonly channel: string;
-  readonly account: string;
-  readonly external_id: string;
-}
-
-export interface OrderRow extends AddressRow {
-  readonly id: number;
-  readonly customer_id: number;
-  readonly status: number;
-  readonly paid: boolean;
-  readonly total: number;
-  readonly currency: string;
-  readonly data: string;
-  readonly created_at: number;
-  readonly updated_at: number;
-}
-
-export interface CustomerRow extends AddressRow {
-  readonly id: number;
-  readonly created_at: number;
-  readonly last_inbound_at: number | null;
-}
-
-export interface TaskRow extends AddressRow {
-  readonly id: number;
-  readonly command: string;
-  readonly due_at: number;
-  readonly status: number;
-  readonly fired_at: number | null;
-  readonly done_at: number | null;
-}
+/** BIGINT columns arrive as numbers, the history as JSONB, the paid flag as a boolean (see ../rows.ts). */
+export type OutboxRow = Rows.OutboxRow<OutboxItem['history']>;
+export type OrderRow = Rows.OrderRow<boolean>;
+export type { CustomerRow, TaskRow } from '../rows.js';
 
 const outboxColumns = 'id, lane, effect, status, attempts, available_at, created_at, platform_id, error, history';
 const orderSelect =
@@ -122,57 +81,7 @@ export const sql = {
 
 export type StatementName = keyof typeof sql;
 
-export function toAddress(row: AddressRow): Address {
-  return { channel: row.channel, account: row.account, user: row.external_id };
-}
+export { toAddress, toCustomer, toTask } from '../rows.js';
 
-export function toOutbox(row: OutboxRow): OutboxItem {
-  return {
-    id: row.id,
-    lane: row.lane,
-    effect: JSON.parse(row.effect) as DispatchedEffect,
-    status: row.status as OutboxStatus,
-    attempts: row.attempts,
-    availableAt: row.available_at,
-    createdAt: row.created_at,
-    ...(row.platform_id === null ? {} : { platformId: row.platform_id }),
-    ...(row.error === null ? {} : { error: row.error }),
-    history: row.history,
-  };
-}
-
-export function toOrder(row: OrderRow): OrderRecord {
-  return {
-    id: row.id as OrderId,
-    customer: toAddress(row),
-    customerId: row.customer_id,
-    status: row.status,
-    paid: row.paid,
-    total: row.total,
-    currency: row.currency,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-export function toCustomer(row: CustomerRow): CustomerRecord {
-  return {
-    id: row.id,
-    address: toAddress(row),
-    createdAt: row.created_at,
-    ...(row.last_inbound_at === null ? {} : { lastInboundAt: row.last_inbound_at }),
-  };
-}
-
-export function toTask(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    customer: toAddress(row),
-    command: row.command,
-    dueAt: row.due_at,
-    status: row.status as TaskStatus,
-    ...(row.fired_at === null ? {} : { firedAt: row.fired_at }),
-    ...(row.done_at === null ? {} : { doneAt: row.done_at }),
-  };
-}
+export const toOutbox = (row: OutboxRow): OutboxItem => toOutboxRecord(row, (history) => history);
+export const toOrder = (row: OrderRow): OrderRecord => toOrderRecord(row, (paid) => paid);

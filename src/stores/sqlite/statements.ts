@@ -1,51 +1,11 @@
 import type Database from 'better-sqlite3';
+import type * as Rows from '../rows.js';
+import type { CustomerRow, TaskRow } from '../rows.js';
 
-/** Row shapes as SQLite answers them (snake_case columns, JSON as text, booleans as 0/1). */
-export interface OutboxRow {
-  readonly id: number;
-  readonly lane: string;
-  readonly effect: string;
-  readonly status: string;
-  readonly attempts: number;
-  readonly available_at: number;
-  readonly created_at: number;
-  readonly platform_id: string | null;
-  readonly error: string | null;
-  readonly history: string;
-}
-
-export interface AddressRow {
-  readonly channel: string;
-  readonly account: string;
-  readonly external_id: string;
-}
-
-export interface OrderRow extends AddressRow {
-  readonly id: number;
-  readonly customer_id: number;
-  readonly status: number;
-  readonly paid: number;
-  readonly total: number;
-  readonly currency: string;
-  readonly data: string;
-  readonly created_at: number;
-  readonly updated_at: number;
-}
-
-export interface CustomerRow extends AddressRow {
-  readonly id: number;
-  readonly created_at: number;
-  readonly last_inbound_at: number | null;
-}
-
-export interface TaskRow extends AddressRow {
-  readonly id: number;
-  readonly command: string;
-  readonly due_at: number;
-  readonly status: number;
-  readonly fired_at: number | null;
-  readonly done_at: number | null;
-}
+/** Row shapes as SQLite answers them: JSON as text, booleans as 0/1 (see ../rows.ts). */
+export type OutboxRow = Rows.OutboxRow<string>;
+export type OrderRow = Rows.OrderRow<number>;
+export type { AddressRow, CustomerRow, TaskRow } from '../rows.js';
 
 export interface InboxRow {
   readonly seq: number;
