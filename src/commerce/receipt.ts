@@ -2,7 +2,7 @@ import type { ReceiptMessage, ShippingUpdateMessage } from '../core/outbound.js'
 import type { Catalog } from './catalog.js';
 import type { Delivery } from './cart.js';
 import { formatMoney } from './money.js';
-import { statusName, type OrderData } from './order.js';
+import type { OrderData } from './order.js';
 
 /** The words of a receipt; a shop rewords or translates them (the flows pass their own). */
 export interface ReceiptTexts {
@@ -28,27 +28,6 @@ export interface StatusTexts {
   readonly statusUpdate: (orderId: number, status: number) => string;
 }
 
-/** Plain English defaults, for callers without the flows' texts. */
-export const defaultReceiptTexts: ReceiptTexts = {
-  orderTitle: (orderId) => `Order #${orderId}`,
-  itemLine: (count, title, total) => `${count} × ${title} — ${total}`,
-  subtotal: 'Subtotal',
-  discount: 'Discount',
-  total: 'Total',
-  delivery: { pickup: 'Pickup', shipping: 'Shipping' },
-  free: 'free',
-  paymentMethod: { pickup: 'Pay at pickup', shipping: 'Pay on delivery' },
-  recipient: 'For',
-  address: 'To',
-  time: 'When',
-};
-
-/** Plain English defaults: the contract's status names. */
-export const defaultStatusTexts: StatusTexts = {
-  statusName: (status) => statusName(status) ?? String(status),
-  statusUpdate: (orderId, status) => `Order #${orderId}: ${statusName(status) ?? status}.`,
-};
-
 /** An order as a receipt needs it. */
 export interface ReceiptOrder {
   readonly id: number;
@@ -59,7 +38,8 @@ export interface ReceiptOrder {
 
 /** The words, catalog (for pictures), order link and locale of a receipt. */
 export interface ReceiptOptions {
-  readonly texts?: ReceiptTexts;
+  /** The words, from the flows' messages module (`texts.receipt`). */
+  readonly texts: ReceiptTexts;
   /** Adds each item's picture when the product is still in the catalog. */
   readonly catalog?: Catalog;
   readonly orderUrl?: string;
@@ -69,10 +49,10 @@ export interface ReceiptOptions {
 /**
  * The receipt message of an order, with its plain-text lines for channels without a
  * receipt template. A free-text address goes to `addressText` (it has no postal structure).
- * @example receiptMessage({ id: 12, data: orderData, createdAt: event.at }, { catalog }).summary.totalCost
+ * @example receiptMessage({ id: 12, data: orderData, createdAt: event.at }, { texts: texts.receipt, catalog }).summary.totalCost
  */
-export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions = {}): ReceiptMessage {
-  const texts = options.texts ?? defaultReceiptTexts;
+export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions): ReceiptMessage {
+  const { texts } = options;
   const { data } = order;
   const money = (minor: number) => formatMoney(minor, data.currency, options.locale);
   const lines = [
@@ -116,14 +96,14 @@ export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions = {}
 
 /**
  * The news that an order moved to a status, with the tracking link when there is one.
- * @example shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z' })
+ * @example shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z', texts: statusTexts })
  */
 export function shippingUpdateMessage(
   orderId: number,
   status: number,
-  options: { trackingUrl?: string; texts?: StatusTexts } = {},
+  options: { trackingUrl?: string; texts: StatusTexts },
 ): ShippingUpdateMessage {
-  const texts = options.texts ?? defaultStatusTexts;
+  const { texts } = options;
   return {
     kind: 'shipping_update',
     orderId,

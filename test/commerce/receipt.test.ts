@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { priceCart } from '../../src/commerce/cart.js';
 import { parseCatalog } from '../../src/commerce/catalog.js';
-import { buildOrderData } from '../../src/commerce/order.js';
-import { receiptMessage, shippingUpdateMessage } from '../../src/commerce/receipt.js';
+import { buildOrderData, statusName } from '../../src/commerce/order.js';
+import { receiptMessage, shippingUpdateMessage, type StatusTexts } from '../../src/commerce/receipt.js';
+import { texts as flowTexts } from '../../flows/messages.js';
 import { receiptMessageSchema, shippingUpdateMessageSchema } from '../../src/core/outbound.js';
 
 const catalog = parseCatalog(
@@ -15,10 +16,16 @@ const catalog = parseCatalog(
 const details = { address: '1 Main Street, 12345 Town', recipient: 'Ada Lovelace', mobile: '+442079460958', time: 'asap' };
 const shipped = buildOrderData(priceCart([{ productId: 'beans', quantity: 2 }], catalog, { delivery: 'shipping' }), details);
 const createdAt = Date.UTC(2025, 0, 2, 3, 4, 5);
+/** The shop's own receipt words (flows/messages.ts): the only copy of them. */
+const texts = flowTexts.receipt;
+const statusTexts: StatusTexts = {
+  statusName: (status) => statusName(status) ?? String(status),
+  statusUpdate: (orderId, status) => `Order #${orderId}: ${statusName(status)}.`,
+};
 
 describe('receiptMessage', () => {
   it('fills every field of the receipt message', () => {
-    const receipt = receiptMessage({ id: 12, data: shipped, createdAt }, { catalog, orderUrl: 'https://shop.example.com/orders/12' });
+    const receipt = receiptMessage({ id: 12, data: shipped, createdAt }, { texts, catalog, orderUrl: 'https://shop.example.com/orders/12' });
     expect(receiptMessageSchema.parse(receipt)).toEqual(receipt);
     expect(receipt).toMatchObject({
       kind: 'receipt',
@@ -38,10 +45,10 @@ describe('receiptMessage', () => {
   });
 
   it('shows items, subtotal, delivery and total as plain lines', () => {
-    const { text } = receiptMessage({ id: 12, data: shipped, createdAt });
+    const { text } = receiptMessage({ id: 12, data: shipped, createdAt }, { texts });
     expect(text.split('\n')).toEqual([
       'Order #12',
-      '2 × Beans — €25.00',
+      '2 × Beans: €25.00',
       'Subtotal: €25.00',
       'Shipping: €4.90',
       'Total: €29.90',
@@ -53,7 +60,7 @@ describe('receiptMessage', () => {
 
   it('says delivery is free for pickup, and has no address then', () => {
     const pickup = buildOrderData(priceCart([{ productId: 'grinder', quantity: 1 }], catalog, { delivery: 'pickup' }), details);
-    const receipt = receiptMessage({ id: 13, data: pickup, createdAt });
+    const receipt = receiptMessage({ id: 13, data: pickup, createdAt }, { texts });
     expect(receipt.text).toContain('Pickup: free');
     expect(receipt.text).not.toContain('To:');
     expect(receipt).not.toHaveProperty('addressText');
@@ -62,7 +69,7 @@ describe('receiptMessage', () => {
 
   it('lists a discount as an adjustment', () => {
     const discounted = { ...shipped, cost_discount: 250, cost_total: shipped.cost_total - 250 };
-    const receipt = receiptMessage({ id: 14, data: discounted, createdAt });
+    const receipt = receiptMessage({ id: 14, data: discounted, createdAt }, { texts });
     expect(receipt.adjustments).toEqual([{ name: 'Discount', amount: 250 }]);
     expect(receipt.text).toContain('Discount: −€2.50');
   });
@@ -70,7 +77,7 @@ describe('receiptMessage', () => {
 
 describe('shippingUpdateMessage', () => {
   it('tells the status, with the tracking link when there is one', () => {
-    const update = shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z' });
+    const update = shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z', texts: statusTexts });
     expect(shippingUpdateMessageSchema.parse(update)).toEqual(update);
     expect(update).toEqual({
       kind: 'shipping_update',
@@ -80,7 +87,7 @@ describe('shippingUpdateMessage', () => {
       text: 'Order #12: sent to the recipient.',
       trackingUrl: 'https://track.example.com/1Z',
     });
-    expect(shippingUpdateMessage(12, 80)).not.toHaveProperty('trackingUrl');
+    expect(shippingUpdateMessage(12, 80, { texts: statusTexts })).not.toHaveProperty('trackingUrl');
   });
 
   it('speaks the texts it is given', () => {
