@@ -57,16 +57,31 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
 
   // Backpressure: acknowledging faster than the engine can answer only grows a backlog in
   // memory and the time to a reply. Past `maxBacklog` events and effects in hand, ingest
-  // waits (the webhook's 200 with it) until a quarter has drained; the platform then slows
-  // down or retries, and the database keeps everything already stored.
-  const maxBacklog = options.maxBacklog ?? 1_024;
-  let congested: (() => void)[] = [];
-  const backlog = () => processor.queued + dispatcher.pending;
+  // waits (the webhook's 200 with it), first come first served, one caller let in for each
+  // slot that drains: the platform then slows down or retries, and the database keeps
+  // everything already stored. A caller let in holds its slot (`entering`) until its
+  // events are queued, so a burst of wakes cannot overshoot the bound.
+  const maxBacklog = options.maxBacklog ?? 128;
+  const congested: (() => void)[] = [];
+  let entering = 0;
+  const backlog = () => processor.queued + dispatcher.pending + entering;
   const relieve = () => {
-    if (congested.length === 0 || backlog() > maxBacklog * 0.75) return;
-    const waiting = congested;
-    congested = [];
-    for (const wake of waiting) wake();
+    while (congested.length > 0 && backlog() < maxBacklog) {
+      entering++;
+      congested.shift()!();
+    }
+  };
+  /** Waits for a slot in the backlog; answers once the caller holds one (release it with `leave`). */
+  const enter = async (): Promise<void> => {
+    if (started && (congested.length > 0 || backlog() >= maxBacklog)) {
+      await new Promise<void>((resolve) => congested.push(resolve));
+      return;
+    }
+    entering++;
+  };
+  const leave = () => {
+    entering--;
+    relieve();
   };
 
   const dispatcher = new Dispatcher({
@@ -116,7 +131,6 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     { wait = false, invalid = 'reject' }: IngestOptions = {},
   ): Promise<IngestResult> {
     if (stopping) throw new EngineError('SHUTTING_DOWN', 'the engine is shutting down');
-    while (started && backlog() >= maxBacklog) await new Promise<void>((resolve) => congested.push(resolve));
     let inputs = given;
     const events: InboundEvent[] = [];
     let skipped = 0;
@@ -138,23 +152,28 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     });
     if (skipped > 0) inputs = given.filter((input) => events.some((event) => event.id === input.id));
     if (events.length === 0) return { accepted: 0, duplicates: 0, ...(skipped > 0 ? { skipped } : {}) };
-    const stored = await appender.add(events);
-    const fresh: InboxItem[] = [];
-    for (const event of events) {
-      const item = stored.get(event.id);
-      if (item) fresh.push(item);
+    await enter();
+    let outcomes: Promise<('done' | 'failed')[]> | undefined;
+    let counts: IngestResult;
+    try {
+      const stored = await appender.add(events);
+      const fresh: InboxItem[] = [];
+      for (const event of events) {
+        const item = stored.get(event.id);
+        if (item) fresh.push(item);
+      }
+      // Counted over what the caller sent, not the copies for subscribed flows.
+      let accepted = 0;
+      for (const input of inputs) if (stored.has(input.id)) accepted++;
+      observer.ingested?.(accepted, inputs.length - accepted);
+      counts = { accepted, duplicates: inputs.length - accepted, ...(skipped > 0 ? { skipped } : {}) };
+      if (!started) return counts;
+      if (wait) outcomes = Promise.all(fresh.map((item) => processor.settled(item.seq)));
+      processor.enqueue(fresh);
+    } finally {
+      leave();
     }
-    // Counted over what the caller sent, not the copies for subscribed flows.
-    let accepted = 0;
-    for (const input of inputs) if (stored.has(input.id)) accepted++;
-    observer.ingested?.(accepted, inputs.length - accepted);
-    const counts = { accepted, duplicates: inputs.length - accepted, ...(skipped > 0 ? { skipped } : {}) };
-    if (!wait || !started) {
-      if (started) processor.enqueue(fresh);
-      return counts;
-    }
-    const outcomes = Promise.all(fresh.map((item) => processor.settled(item.seq)));
-    processor.enqueue(fresh);
+    if (!outcomes) return counts;
     const failed = (await outcomes).filter((outcome) => outcome === 'failed').length;
     return { ...counts, failed };
   }

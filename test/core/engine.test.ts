@@ -361,6 +361,33 @@ describe.each(stores)('engine on the %s store', (_name, open) => {
     expect(sent).toEqual(['#1:n1', '#2:n2', '#3:n3', '#4:n4', '#5:n5']);
   });
 
+  it('lets waiting callers in first come first served, one for each slot that drains', async () => {
+    const gates: (() => void)[] = [];
+    const slow: Channel = { name: 'test', send: () => new Promise((resolve) => gates.push(() => resolve({}))) };
+    const engine = engineOn(open(), slow, { maxBacklog: 2 });
+    await engine.start();
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5'].map((user) => ({ ...alice, user }));
+    await Promise.all([0, 1].map((i) => engine.ingest([text(`m${i}`, users[i]!, 'x')])));
+    const admitted: number[] = [];
+    const waiting = [2, 3, 4].map((i) => engine.ingest([text(`m${i}`, users[i]!, 'x')]).then(() => admitted.push(i)));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+    await settle();
+    expect(admitted).toEqual([]);
+    gates.shift()!();
+    await settle();
+    expect(admitted).toEqual([2]);
+    gates.shift()!();
+    await settle();
+    expect(admitted).toEqual([2, 3]);
+    while (admitted.length < 3 || gates.length > 0) {
+      gates.shift()?.();
+      await settle();
+    }
+    await Promise.all(waiting);
+    expect(admitted).toEqual([2, 3, 4]);
+    await engine.idle();
+  });
+
   it('picks up stored events and unsent effects after a restart', async () => {
     const store = open();
     const quiet = recordingChannel(() => new DeliveryError('down', { retryable: true }));
