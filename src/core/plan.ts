@@ -155,8 +155,8 @@ export function planCommit({ event, seq, expectedRev, result, orderIds, router, 
 }
 
 function statusUpdate(event: Extract<InboundEvent, { type: 'message_status' }>): MessageStatusUpdate {
-  const common = { status: event.status, at: event.at, ...(event.error === undefined ? {} : { error: event.error }) };
+  if (!event.address) throw new EngineError('BAD_REQUEST', 'a message status needs the customer it was sent to');
+  const common = { recipient: event.address, status: event.status, at: event.at, ...(event.error === undefined ? {} : { error: event.error }) };
   if (event.messageId !== undefined) return { ...common, platformId: event.messageId };
-  if (!event.address) throw new EngineError('BAD_REQUEST', 'a message status by time needs the customer');
-  return { ...common, recipient: event.address, upTo: event.upTo! };
+  return { ...common, upTo: event.upTo! };
 }

@@ -94,10 +94,15 @@ export interface NewOutboxItem {
   readonly effect: DispatchedEffect;
 }
 
-/** What a platform says happened to messages the shop sent: one by its id, or all up to a time. */
-export type MessageStatusUpdate = { readonly status: string; readonly at: number; readonly error?: string } & (
+/**
+ * What a platform says happened to messages the shop sent to `recipient`: one by the
+ * platform's id, or all up to a time. A message is looked up by its platform id among the
+ * recipient's messages, newest first: the platform's ids are random, and an index of them
+ * alone would cost a random write per message sent.
+ */
+export type MessageStatusUpdate = { readonly recipient: Address; readonly status: string; readonly at: number; readonly error?: string } & (
   | { readonly platformId: string }
-  | { readonly recipient: Address; readonly upTo: number }
+  | { readonly upTo: number }
 );
 
 /** Everything one processed event changes, written in one transaction. */
@@ -228,8 +233,8 @@ export interface Store {
    * id order, up to `limit`: the merchant retries notifications that were given up.
    */
   requeueFailed(type: DispatchedEffect['type'], at: number, limit: number): Promise<OutboxItem[]>;
-  /** Records what the platform says happened to a sent message (by the platform's id). */
-  messageStatus(platformId: string, status: string, at: number, error?: string): Promise<boolean>;
+  /** Records what the platform says happened to sent messages; answers whether any was found. */
+  messageStatus(update: MessageStatusUpdate): Promise<boolean>;
   getOutbox(id: number): Promise<OutboxItem | null>;
   /** The messages sent to one customer, newest last, with id greater than `afterId`. */
   messagesTo(address: Address, afterId: number, limit: number): Promise<OutboxItem[]>;

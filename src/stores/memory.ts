@@ -232,7 +232,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return rows.length;
     }
     const { platformId } = update;
-    const ids = [...new Set(byPlatformId.get(platformId) ?? [])].filter((id) => outbox.get(id)!.platformId === platformId);
+    // The recipient's newest message with that platform id, as the SQL stores look it up.
+    const theirs = new Set(byRecipient.get(conversationKey(update.recipient)));
+    const newest = (byPlatformId.get(platformId) ?? []).filter((id) => theirs.has(id) && outbox.get(id)!.platformId === platformId).at(-1);
+    const ids = newest === undefined ? [] : [newest];
     for (const id of ids) {
       const row = outbox.get(id)!;
       if (status === 'failed') {
@@ -380,8 +383,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         }
         return again;
       }),
-    messageStatus: (platformId, status, at, error) =>
-      guard(() => applyStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) }) > 0),
+    messageStatus: (update) => guard(() => applyStatus(update) > 0),
     getOutbox: (id) => guard(() => nullable(outbox.get(id), toOutbox)),
     messagesTo: (address, afterId, limit) =>
       guard(() => {

@@ -197,10 +197,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     markFailed: (id, status, error, at) => guard(async () => void (await query('markFailed', [status, clean(error), id, at]))),
     requeueFailed: (type, at, limit) =>
       guard(async () => (await query<OutboxRow>('requeueFailed', [at, type, rows0(limit)])).map(toOutbox).sort((a, b) => a.id - b.id)),
-    messageStatus: (platformId, status, at, error) =>
+    messageStatus: (update) =>
       guard(async () => {
-        const update = encodeStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) });
-        const [row] = await query<{ touched: number }>('messageStatus', [JSON.stringify(update)]);
+        const [row] = await query<{ touched: number }>('messageStatus', [JSON.stringify(encodeStatus(update))]);
         return (row?.touched ?? 0) > 0;
       }),
     getOutbox: (id) => guard(async () => first(await query<OutboxRow>('getOutbox', [id]), toOutbox)),

@@ -108,8 +108,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     if (!('platformId' in update)) {
       return s.statusUpTo.run(entry, conversationKey(update.recipient), update.upTo, status).changes;
     }
+    const to = conversationKey(update.recipient);
     const info =
-      status === 'failed' ? s.statusFailed.run(error ?? null, entry, update.platformId) : s.statusNoted.run(entry, update.platformId);
+      status === 'failed'
+        ? s.statusFailed.run(error ?? null, entry, to, update.platformId)
+        : s.statusNoted.run(entry, to, update.platformId);
     return info.changes;
   }
 
@@ -227,8 +230,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       guard(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
     requeueFailed: (type, at, limit) =>
       guard(() => s.requeueFailed.all(at, type, rows(limit)).map(toOutbox).sort((a, b) => a.id - b.id)),
-    messageStatus: (platformId, status, at, error) =>
-      guard(() => applyStatus({ platformId, status, at, ...(error === undefined ? {} : { error }) }) > 0),
+    messageStatus: (update) => guard(() => applyStatus(update) > 0),
     getOutbox: (id) => guard(() => nullable(s.getOutbox.get(id), toOutbox)),
     messagesTo: (address, afterId, limit) =>
       guard(() => s.messagesTo.all(conversationKey(address), afterId, rows(limit)).map(toOutbox)),

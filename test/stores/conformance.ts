@@ -341,12 +341,18 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         expect(await store.pendingOutbox(0, 10)).toEqual([]);
       });
 
-      it('records platform statuses by platform id, failing the row on failed', async () => {
-        const [row] = await queue(reply(bob, '1'));
-        await store.markSent([{ id: row!.id, platformId: 'wamid.A', at: 1 }]);
-        expect(await store.messageStatus('wamid.A', 'delivered', 2)).toBe(true);
+      it('records platform statuses by platform id among the messages to that recipient, failing the row on failed', async () => {
+        const [row, toAlice] = await queue(reply(bob, '1'), reply(alice, '2'));
+        await store.markSent([
+          { id: row!.id, platformId: 'wamid.A', at: 1 },
+          { id: toAlice!.id, platformId: 'wamid.C', at: 1 },
+        ]);
+        expect(await store.messageStatus({ recipient: bob, platformId: 'wamid.A', status: 'delivered', at: 2 })).toBe(true);
         expect(await store.getOutbox(row!.id)).toMatchObject({ status: 'sent' });
-        expect(await store.messageStatus('wamid.A', 'failed', 3, 'undeliverable')).toBe(true);
+        // Another customer's message is not theirs to report on.
+        expect(await store.messageStatus({ recipient: bob, platformId: 'wamid.C', status: 'read', at: 2 })).toBe(false);
+        expect((await store.getOutbox(toAlice!.id))!.history).toEqual([{ status: 'sent', at: 1 }]);
+        expect(await store.messageStatus({ recipient: bob, platformId: 'wamid.A', status: 'failed', at: 3, error: 'undeliverable' })).toBe(true);
         expect(await store.getOutbox(row!.id)).toMatchObject({
           status: 'failed',
           error: 'undeliverable',
@@ -357,14 +363,14 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
           ],
         });
         expect((await store.getOutbox(row!.id))!.history[1]).toEqual({ status: 'delivered', at: 2 });
-        expect(await store.messageStatus('wamid.unknown', 'read', 4)).toBe(false);
+        expect(await store.messageStatus({ recipient: bob, platformId: 'wamid.unknown', status: 'read', at: 4 })).toBe(false);
       });
 
       it('records a status in the commit of the event that reports it', async () => {
         const [row] = await queue(reply(bob, '1'));
         await store.markSent([{ id: row!.id, platformId: 'mid.B', at: 5 }]);
         const item = await appendOne(text('status-b', bob));
-        await store.commit([commitFor(item, { key: own('status-b'), statuses: [{ platformId: 'mid.B', status: 'read', at: 9 }] })]);
+        await store.commit([commitFor(item, { key: own('status-b'), statuses: [{ recipient: bob, platformId: 'mid.B', status: 'read', at: 9 }] })]);
         expect((await store.getOutbox(row!.id))!.history).toEqual([
           { status: 'sent', at: 5 },
           { status: 'read', at: 9 },

@@ -120,10 +120,47 @@ CREATE UNLOGGED TABLE lane_leases (
 `;
 
 /**
+ * A status finds its message among the recipient's messages (outbox_recipient), newest
+ * first, and the index of platform ids goes: they are random, and indexing them cost a
+ * random index write for every message sent. Every status now names its recipient, so
+ * `upTo` tells the two kinds apart.
+ */
+const statusesByRecipient = `
+DROP INDEX IF EXISTS outbox_platform_id;
+CREATE OR REPLACE FUNCTION orderly_status(p jsonb) RETURNS integer
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+  v_entry jsonb := jsonb_build_object('status', p->>'status', 'at', (p->>'at')::bigint)
+    || CASE WHEN p ? 'error' THEN jsonb_build_object('error', p->>'error') ELSE '{}'::jsonb END;
+  v_id bigint;
+  v_count integer;
+BEGIN
+  IF p ? 'upTo' THEN
+    UPDATE outbox SET history = history || jsonb_build_array(v_entry)
+    WHERE recipient = p->>'recipient' AND status = 'sent' AND created_at <= (p->>'upTo')::bigint
+      AND NOT history @> jsonb_build_array(jsonb_build_object('status', p->>'status'));
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+  END IF;
+  SELECT id INTO v_id FROM outbox WHERE recipient = p->>'recipient' AND platform_id = p->>'platformId'
+    ORDER BY id DESC LIMIT 1;
+  IF v_id IS NULL THEN RETURN 0; END IF;
+  IF p->>'status' = 'failed' THEN
+    UPDATE outbox SET status = 'failed', error = coalesce(p->>'error', error), history = history || jsonb_build_array(v_entry)
+    WHERE id = v_id;
+  ELSE
+    UPDATE outbox SET history = history || jsonb_build_array(v_entry) WHERE id = v_id;
+  END IF;
+  RETURN 1;
+END $$;
+`;
+
+/**
  * The PostgreSQL migrations, oldest first. Append new ones; never edit one that has shipped.
  * @example for (const m of postgresMigrations) console.log(m.version, m.name)
  */
 export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial', sql: tables },
   { version: 2, name: 'batch functions', sql: postgresFunctions },
+  { version: 3, name: 'statuses by recipient', sql: statusesByRecipient },
 ];

@@ -56,10 +56,13 @@ export function encodeCommits(commits: readonly Commit[]): string {
 
 /** A delivery status as `orderly_status` reads it. */
 export function encodeStatus(update: MessageStatusUpdate): Record<string, unknown> {
-  const common = { status: update.status, at: update.at, ...(update.error === undefined ? {} : { error: clean(update.error) }) };
-  return 'platformId' in update
-    ? { ...common, platformId: update.platformId }
-    : { ...common, recipient: conversationKey(update.recipient), upTo: update.upTo };
+  const common = {
+    recipient: conversationKey(update.recipient),
+    status: update.status,
+    at: update.at,
+    ...(update.error === undefined ? {} : { error: clean(update.error) }),
+  };
+  return 'platformId' in update ? { ...common, platformId: update.platformId } : { ...common, upTo: update.upTo };
 }
 
 /** Each commit's result, rebuilt from the ids and seqs `orderly_commit` answered and what the commit held. */

@@ -27,6 +27,9 @@ const orderSelect =
 const taskColumns = 'id, channel, account, external_id, command, due_at, status, fired_at, done_at';
 const customerColumns = 'id, channel, account, external_id, created_at, last_inbound_at';
 const appendHistory = "history = json_insert(history, '$[#]', json(?))";
+// A message by its platform id: the recipient's newest with it, through outbox_recipient
+// (there is no index of platform ids: they are random, each one a random index write).
+const byPlatformId = 'id = (SELECT id FROM outbox WHERE recipient = ? AND platform_id = ? ORDER BY id DESC LIMIT 1)';
 
 /**
  * Every statement the SQLite store runs, prepared once when it opens. A query meant for a
@@ -93,13 +96,13 @@ export function prepareStatements(db: Database.Database) {
         " (SELECT id FROM outbox WHERE status = 'failed' AND json_extract(effect, '$.type') = ? ORDER BY id LIMIT ?)" +
         ` RETURNING ${outboxColumns}`,
     ),
-    statusNoted: prepare<[string, string]>(`UPDATE outbox SET ${appendHistory} WHERE platform_id = ?`),
+    statusNoted: prepare<[string, string, string]>(`UPDATE outbox SET ${appendHistory} WHERE ${byPlatformId}`),
     statusUpTo: prepare<[string, string, number, string]>(
       `UPDATE outbox SET ${appendHistory} WHERE recipient = ? AND status = 'sent' AND created_at <= ?` +
         " AND NOT EXISTS (SELECT 1 FROM json_each(outbox.history) WHERE json_extract(value, '$.status') = ?)",
     ),
-    statusFailed: prepare<[Null<string>, string, string]>(
-      `UPDATE outbox SET status = 'failed', error = COALESCE(?, error), ${appendHistory} WHERE platform_id = ?`,
+    statusFailed: prepare<[Null<string>, string, string, string]>(
+      `UPDATE outbox SET status = 'failed', error = COALESCE(?, error), ${appendHistory} WHERE ${byPlatformId}`,
     ),
 
     allocateOrderIds: prepare<[number], number>(
