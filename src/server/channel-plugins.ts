@@ -47,10 +47,7 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps): Channel
           apiRoot: telegram.apiRoot,
           ...(telegram.webhookSecret ? { webhookSecret: telegram.webhookSecret } : {}),
           ...(telegram.paymentToken ? { paymentToken: telegram.paymentToken } : {}),
-          throttle: {
-            ...defaultThrottle,
-            global: { reservoir: telegram.maxPerSecond, reservoirRefreshAmount: telegram.maxPerSecond, reservoirRefreshInterval: 1_000 },
-          },
+          throttle: { ...defaultThrottle, perSecond: telegram.maxPerSecond },
         },
         deps,
       ),

@@ -65,9 +65,9 @@ function customer(api: FakeTelegram, chatId: number) {
         return messages[index];
       }, what, 20_000);
     },
-    /** Taps the newest button titled `title` and answers the callback data the fake received. */
-    tap(title: string): string {
-      const messages = [...api.messagesTo(chatId)].reverse();
+    /** Taps the button titled `title` on `on`, else on the newest message that has one. */
+    tap(title: string, on?: SentMessage): string {
+      const messages = on ? [on] : [...api.messagesTo(chatId)].reverse();
       const message = messages.find((m) => buttonsOf(m).some((button) => button.text === title));
       const data = message && buttonsOf(message).find((button) => button.text === title)?.callback_data;
       if (!message || !data) throw new Error(`no button "${title}" in ${JSON.stringify(api.messagesTo(chatId).map((m) => buttonsOf(m).map((b) => b.text)))}`);
@@ -88,7 +88,7 @@ async function buyTwoSencha(ana: ReturnType<typeof customer>): Promise<{ card: S
   await ana.next(hasButton(buttons.menu), 'the categories');
   ana.tap('Thés verts & infusions');
   const card = await ana.next((message) => message.caption?.startsWith('Sencha <Uji> & Co') ?? false, 'the sencha card');
-  ana.tap(buttons.addToCart);
+  ana.tap(buttons.addToCart, card); // the teapot's card, after it, has the same button
   await ana.next(hasButton('2'), 'the quantity question');
   ana.tap('2');
   await ana.next(hasButton(buttons.checkout), 'the added line');

@@ -6,3 +6,4 @@ export { checkPreCheckout, orderIdOfInvoice, renderInvoice, type PreCheckout, ty
 export { renderTelegram, telegramLimits, type TelegramCall } from './render.js';
 export { redactToken, toDeliveryError } from './send-errors.js';
 export { createTelegramPlugin, defaultThrottle, type TelegramConfig } from './telegram-plugin.js';
+export { createThrottle, type TelegramThrottle, type ThrottleClock, type ThrottleOptions, type ThrottleTransformer } from './throttle.js';

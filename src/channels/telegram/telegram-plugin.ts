@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { autoRetry } from '@grammyjs/auto-retry';
-import { apiThrottler, type APIThrottlerOptions } from '@grammyjs/transformer-throttler';
 import { Bot, GrammyError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Channel, WebhookChannel, WebhookRequest } from '../../core/channel.js';
@@ -14,6 +13,7 @@ import { parseUpdate, type TelegramInput } from './parse-update.js';
 import { checkPreCheckout } from './payments.js';
 import { renderTelegram, type TelegramCall } from './render.js';
 import { redactToken, toDeliveryError } from './send-errors.js';
+import { createThrottle, defaultThrottle, type TelegramThrottle } from './throttle.js';
 import { createUndiciFetch } from './undici-fetch.js';
 
 export interface TelegramConfig {
@@ -31,30 +31,20 @@ export interface TelegramConfig {
   readonly botInfo?: UserFromGetMe;
   /** How long one `getUpdates` waits for updates, in seconds (30 by default). */
   readonly pollTimeoutSeconds?: number;
-  /** grammY's throttler queues; by default `defaultThrottle`. */
-  readonly throttle?: APIThrottlerOptions;
+  /** How fast the bot sends, overall and per chat; by default `defaultThrottle`. */
+  readonly throttle?: TelegramThrottle;
   /** How long `start()` waits for the Bot API before going on in the background, ms (10 s by default). */
   readonly startWaitMs?: number;
 }
 
-/**
- * Telegram's limits: 30 messages a second overall, 20 a minute in a group, and in one chat
- * about one a second on average with short bursts allowed. grammY's own default spaces a
- * chat's messages a full second apart, which makes a reply of three messages take three
- * seconds; here a chat may burst ten, refilled ten every ten seconds.
- */
-export const defaultThrottle: APIThrottlerOptions = {
-  global: { reservoir: 30, reservoirRefreshAmount: 30, reservoirRefreshInterval: 1_000 },
-  group: { maxConcurrent: 1, minTime: 1_000, reservoir: 20, reservoirRefreshAmount: 20, reservoirRefreshInterval: 60_000 },
-  out: { maxConcurrent: 1, reservoir: 10, reservoirRefreshAmount: 10, reservoirRefreshInterval: 10_000 },
-};
+export { defaultThrottle };
 
 type Ingest = Parameters<NonNullable<ChannelPlugin['start']>>[0];
 type PayloadEvent = Extract<InboundEventInput, { type: 'payload' }>;
 
 /**
  * Telegram through grammY: the outbound channel (HTML messages, inline keyboards, photos,
- * invoices; flood control by grammY's auto-retry and throttler), and, by `mode`, the webhook
+ * invoices; flood control by grammY's auto-retry and `createThrottle`), and, by `mode`, the webhook
  * the server mounts at `/webhooks/telegram` or long polling started by `start(ingest)`.
  * Every callback query is answered once, as soon as it is read; pre-checkout queries are
  * answered after checking the order.
@@ -77,7 +67,7 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
   // Short waits are sat out here; longer ones, 5xx and network failures go back to the
   // outbox, which retries durably without holding a send slot.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30, rethrowInternalServerErrors: true, rethrowHttpErrors: true }));
-  bot.api.config.use(apiThrottler(config.throttle ?? defaultThrottle));
+  bot.api.config.use(createThrottle(config.throttle ?? defaultThrottle));
   const account = String(config.botInfo?.id ?? token.split(':')[0]);
   const log = (error: unknown, what: string) =>
     deps.logger.warn({ channel: 'telegram', err: redactToken(error instanceof Error ? error.message : String(error), token) }, what);
