@@ -51,7 +51,13 @@ export interface ProcessorOptions {
   readonly lease?: Lease;
   /** Actors processed in one batch (one event each, one store transaction for all). */
   readonly batchSize?: number;
-  /** Hot snapshots kept in memory. */
+  /**
+   * Snapshots kept in memory, parsed, so that the next event of a customer skips the read.
+   * 10,000 on a shared store (a read is a round trip); none by default on a store in this
+   * process, which reads one in microseconds: there a cache only moves each snapshot into
+   * V8's old generation, and replacing it on every event leaves garbage for the major GC
+   * (about 60 MB more memory under load, for no CPU saved).
+   */
   readonly cacheSize?: number;
 }
 
@@ -80,8 +86,10 @@ export class Processor {
    */
   readonly #unsure = new Map<ActorKey, number>();
   readonly #remote?: RemoteOutcomes;
+  readonly #cacheSize: number;
 
   constructor(private readonly options: ProcessorOptions) {
+    this.#cacheSize = options.cacheSize ?? (options.lease ? 10_000 : 0);
     if (!options.lease) return;
     this.#leases = new LeaseBook(options.lease);
     this.#remote = new RemoteOutcomes(options.store, options.logger, {
@@ -396,8 +404,9 @@ export class Processor {
 
   #remember(key: ActorKey, envelope: SnapshotEnvelope): void {
     this.#cache.delete(key);
+    if (this.#cacheSize === 0) return;
     this.#cache.set(key, envelope);
-    if (this.#cache.size > (this.options.cacheSize ?? 10_000)) {
+    if (this.#cache.size > this.#cacheSize) {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
   }
