@@ -128,7 +128,11 @@ export interface Commit {
   readonly completeTask?: number;
   /** The customer this event came from: created on the first one. */
   readonly customer?: Address;
-  /** Set when the customer wrote this event themselves: their last inbound time (kept at the latest). */
+  /**
+   * Set when the customer wrote this event themselves: their last inbound time, kept at the
+   * latest. A store may keep it up to a minute behind (never ahead), so as not to write the
+   * customer's row for every message: a 24-hour window then closes at most a minute early.
+   */
   readonly customerSeenAt?: number;
   readonly at: number;
 }

@@ -35,6 +35,8 @@ export interface SqliteStoreOptions {
 
 const conflict: CommitResult = Object.freeze({ ok: false, reason: 'conflict' });
 const leaseLost: CommitResult = Object.freeze({ ok: false, reason: 'lease' });
+// How far the stored last inbound time may trail the newest (Commit.customerSeenAt), ms.
+const seenStep = 60_000;
 // A page of rows read while filtering by lease (the leases live in memory, not in SQL).
 const leasePage = 500;
 
@@ -128,7 +130,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     if (saved.changes === 0) return conflict;
     s.markDone.run(at, c.seq);
     const commitCustomer = c.customer ? customerId(c.customer, at) : 0;
-    if (commitCustomer && c.customerSeenAt !== undefined) s.customerSeen.run(c.customerSeenAt, commitCustomer);
+    if (commitCustomer && c.customerSeenAt !== undefined) s.customerSeen.run(c.customerSeenAt, commitCustomer, c.customerSeenAt, seenStep);
     const outbox = c.outbox.map((item) => insertOutbox(item, at));
     const inbox = appendAll(c.inbox, at);
     for (const order of c.createOrders) {

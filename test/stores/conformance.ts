@@ -512,6 +512,16 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         expect(customer?.lastInboundAt).toBe(2_000);
         expect((await store.getCustomer(customer!.id))?.lastInboundAt).toBe(2_000);
       });
+
+      it('may keep the last inbound time up to a minute behind, never ahead', async () => {
+        const [a, b, c] = await store.append([text('a', alice), text('b', alice), text('c', alice)]);
+        await store.commit([commitFor(a!, { customer: alice, customerSeenAt: 2_000 })]);
+        await store.commit([commitFor(b!, { expectedRev: 1, customer: alice, customerSeenAt: 32_000 })]);
+        const soon = (await store.findCustomer(alice))?.lastInboundAt;
+        expect(soon === 2_000 || soon === 32_000).toBe(true);
+        await store.commit([commitFor(c!, { expectedRev: 2, customer: alice, customerSeenAt: 62_000 })]);
+        expect((await store.findCustomer(alice))?.lastInboundAt).toBe(62_000);
+      });
     });
 
     describe('tasks', () => {

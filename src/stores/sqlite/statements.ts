@@ -131,8 +131,10 @@ export function prepareStatements(db: Database.Database) {
     insertCustomer: prepare<[string, string, string, number]>(
       'INSERT INTO customers (channel, account, external_id, created_at) VALUES (?, ?, ?, ?)',
     ),
-    customerSeen: prepare<[number, number]>(
-      'UPDATE customers SET last_inbound_at = max(coalesce(last_inbound_at, 0), ?) WHERE id = ?',
+    // Moved on only by a minute or more (see Commit.customerSeenAt): a customer's every message
+    // would otherwise write a page of customers, at random, for a 24-hour window.
+    customerSeen: prepare<[number, number, number, number]>(
+      'UPDATE customers SET last_inbound_at = ? WHERE id = ? AND (last_inbound_at IS NULL OR last_inbound_at <= ? - ?)',
     ),
     findCustomer: prepare<[string, string, string], CustomerRow>(
       `SELECT ${customerColumns} FROM customers WHERE channel = ? AND external_id = ? AND account = ?`,
