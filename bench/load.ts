@@ -67,6 +67,9 @@ class Recorder {
   }
 }
 
+/** How long a closed loop waits for any answer before it gives up on the server, ms. */
+const stallMs = 30_000;
+
 /** The two fields of autocannon's client that end it after its current request (not typed). */
 interface EndableClient {
   reqsMade: number;
@@ -91,6 +94,7 @@ export function closedLoop(target: Target & ({ durationMs: number } | { amount: 
   const clients: EndableClient[] = [];
   const amount = 'amount' in target ? Math.max(target.amount, target.connections) : undefined;
   let ending: NodeJS.Timeout | undefined;
+  let stalled = false;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -119,11 +123,26 @@ export function closedLoop(target: Target & ({ durationMs: number } | { amount: 
       },
       (error) => {
         clearTimeout(ending);
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        clearInterval(watchdog);
+        if (stalled) reject(new Error(`the server answered nothing for ${stallMs / 1_000} s (${recorder.acked} of ${recorder.sent} acknowledged): is it processing?`));
+        else if (error) reject(error instanceof Error ? error : new Error(String(error)));
         else resolve(recorder.result(target.source));
       },
     );
     instance.on('reqError', () => recorder.errors++);
+    // A server that stopped answering (a failing store, a stuck engine) ends the row with an
+    // error instead of holding the bench until autocannon's backstop.
+    let lastAcked = -1;
+    let lastProgressAt = performance.now();
+    const watchdog = setInterval(() => {
+      if (recorder.acked !== lastAcked) {
+        lastAcked = recorder.acked;
+        lastProgressAt = performance.now();
+      } else if (performance.now() - lastProgressAt > stallMs) {
+        stalled = true;
+        instance.stop();
+      }
+    }, 1_000);
     if ('durationMs' in target) {
       ending = setTimeout(() => {
         if (clients.length < target.connections) return instance.stop();
