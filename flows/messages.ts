@@ -54,6 +54,10 @@ export const texts = {
     changeMobile: 'Mobile',
     changeTime: 'Time',
     backToSummary: 'Back to summary',
+    /** Opens the choices where a channel lists them behind one button (WhatsApp, beyond 3; at most 20 characters). */
+    choose: 'Choose',
+    /** Opens a shipping update's tracking link (at most 20 characters on Messenger and WhatsApp). */
+    trackPackage: 'Track package',
   },
 
   words: {
@@ -197,6 +201,8 @@ export const texts = {
     recipient: 'For',
     address: 'To',
     time: 'When',
+    /** Opens the order's page, when the receipt links to one. */
+    viewOrder: 'View order',
   } satisfies ReceiptTexts,
   /** The bill a customer can pay in the chat, where the channel takes payments (Telegram). */
   invoice: {

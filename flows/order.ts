@@ -124,7 +124,11 @@ export function createOrderMachine({ texts, catalog, payInChat }: ShopServices) 
     const next: OrderContext = { ...context, status, paid: context.paid || paysNow };
     const message = shippingUpdateMessage(event.orderId, status, {
       ...(event.trackingUrl ? { trackingUrl: event.trackingUrl } : {}),
-      texts: { statusName: (code) => texts.statusNames[code] ?? String(code), statusUpdate: texts.statusUpdate },
+      texts: {
+        statusName: (code) => texts.statusNames[code] ?? String(code),
+        statusUpdate: texts.statusUpdate,
+        trackPackage: texts.buttons.trackPackage,
+      },
     });
     // Status 40 of an order already paid is not news for the customer.
     const tellCustomer = notified.has(status) && !(status === orderStatus.paid && context.paid);

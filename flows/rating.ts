@@ -33,7 +33,7 @@ export function createRatingMachine({ texts }: ShopServices) {
   const say = (event: InboundEvent, text: string, quickReplies?: { title: string; payload: string }[]): Effect => ({
     type: 'reply',
     to: event.address!,
-    message: { kind: 'text', text, ...(quickReplies ? { quickReplies } : {}) },
+    message: { kind: 'text', text, ...(quickReplies ? { quickReplies, choicesTitle: texts.buttons.choose } : {}) },
   });
 
   return setup({

@@ -32,7 +32,7 @@ function searchWords(services: ShopServices, event: InboundEvent): string {
 export const showMenu: Handler = (services, context) => {
   const count = cartCount(context.cart);
   const text = context.greeted ? services.texts.menu(count) : services.texts.greeting(count);
-  return { context: { greeted: true, pending: undefined }, replies: [textMessage(text, menuChoices(services))] };
+  return { context: { greeted: true, pending: undefined }, replies: [textMessage(services, text, menuChoices(services))] };
 };
 
 export const showHelp: Handler = (services) => ({ replies: [helpMessage(services)] });
@@ -45,7 +45,7 @@ export const showUnknown: Handler = (services) => ({
 
 export const cancelled: Handler = (services) => ({
   context: { pending: undefined },
-  replies: [textMessage(services.texts.cancelled, menuChoices(services))],
+  replies: [textMessage(services, services.texts.cancelled, menuChoices(services))],
 });
 
 export const showCategories: Handler = (services) => ({ replies: [categoriesMessage(services)] });
@@ -68,7 +68,7 @@ export const showCategory: Handler = (services, context, event) => {
 };
 
 export const askSearch: Handler = (services) => ({
-  replies: [textMessage(services.texts.askSearch, [{ title: services.texts.buttons.menu, payload: payloads.menu }])],
+  replies: [textMessage(services, services.texts.askSearch, [{ title: services.texts.buttons.menu, payload: payloads.menu }])],
 });
 
 /** Search results for a `find` intent or the answer to "what are you looking for?". */
@@ -79,7 +79,7 @@ export const showSearch: Handler = (services, context, event) => {
   const again = { title: texts.buttons.search, payload: payloads.search };
   if (found.length === 0) {
     const choices = [again, { title: texts.buttons.browse, payload: payloads.browse }, { title: texts.buttons.menu, payload: payloads.menu }];
-    return { replies: [textMessage(texts.searchNothing(words), choices)] };
+    return { replies: [textMessage(services, texts.searchNothing(words), choices)] };
   }
   const text = texts.searchResults(words, found.length, Math.min(found.length, maxCards));
   return { replies: [productsMessage(services, found, text, [again, ...shoppingChoices(services, context.cart)])] };
@@ -119,7 +119,7 @@ export const answerProductQuestion: Handler = (services, context, event) =>
 function answerProduct(services: ShopServices, ref: string, cart: Parameters<typeof productMessage>[2]) {
   const product = services.catalog.get(ref) ?? services.catalog.find(ref);
   if (!product) {
-    return { context: { greeted: true }, replies: [textMessage(services.texts.productNotFound(ref), menuChoices(services))] };
+    return { context: { greeted: true }, replies: [textMessage(services, services.texts.productNotFound(ref), menuChoices(services))] };
   }
   return { context: { greeted: true }, replies: [productMessage(services, product, cart)] };
 }

@@ -31,10 +31,10 @@ function addProduct(services: ShopServices, context: ShopContext, productId: str
   const { texts, catalog } = services;
   const product = productId === undefined ? undefined : catalog.get(productId);
   if (!product) {
-    return { context: { pending: undefined }, replies: [textMessage(texts.productNotFound(productId ?? ''), menuChoices(services))] };
+    return { context: { pending: undefined }, replies: [textMessage(services, texts.productNotFound(productId ?? ''), menuChoices(services))] };
   }
   if (!isAvailable(product)) {
-    const replies = [textMessage(texts.outOfStock(product.title), shoppingChoices(services, context.cart))];
+    const replies = [textMessage(services, texts.outOfStock(product.title), shoppingChoices(services, context.cart))];
     return { context: { pending: undefined }, replies };
   }
   const before = context.cart.find((line) => line.productId === product.id)?.quantity ?? 0;
@@ -45,7 +45,7 @@ function addProduct(services: ShopServices, context: ShopContext, productId: str
     ...(after > before ? [texts.added(after - before, product.title, size.count, size.subtotal)] : []),
     ...(after < before + quantity ? [texts.onlyLeft(product.title, after)] : []),
   ];
-  return { context: { cart, pending: undefined }, replies: [textMessage(lines.join('\n'), shoppingChoices(services, cart))] };
+  return { context: { cart, pending: undefined }, replies: [textMessage(services, lines.join('\n'), shoppingChoices(services, cart))] };
 }
 
 /** Sets a cart line within the stock (0 removes it), then shows the cart. */
@@ -67,7 +67,7 @@ function setLine(services: ShopServices, context: ShopContext, productId: string
     notes.push(texts.notInCart);
   }
   const view = cartMessage(services, cart);
-  const replies: OutboundMessage[] = [...(notes.length > 0 ? [textMessage(notes.join('\n'))] : []), view.message];
+  const replies: OutboundMessage[] = [...(notes.length > 0 ? [textMessage(services, notes.join('\n'))] : []), view.message];
   return { context: { cart: view.cart, pending: undefined }, replies };
 }
 
@@ -88,9 +88,9 @@ export const cannotAdd: Handler = (services, context, event) => {
 
 export const askQuantity: Handler = (services, context) => {
   const product = context.pending === undefined ? undefined : services.catalog.get(context.pending);
-  if (!product) return { replies: [textMessage(services.texts.productNotFound(context.pending ?? ''), menuChoices(services))] };
+  if (!product) return { replies: [textMessage(services, services.texts.productNotFound(context.pending ?? ''), menuChoices(services))] };
   const text = services.texts.askQuantity(product.title, money(services, product.price));
-  return { replies: [textMessage(text, quantityChoices(services, product))] };
+  return { replies: [textMessage(services, text, quantityChoices(services, product))] };
 };
 
 /** 1, 2, 3 (as far as the stock goes), then Cancel. */
@@ -104,7 +104,7 @@ function quantityChoices(services: ShopServices, product: Product) {
 /** `qty:<id>:<n>`: add n, from the quantity question or an old button. */
 export const addQuantity: Handler = (services, context, event) => {
   const intent = intentOf(services, event);
-  if (intent.kind !== 'qty' || intent.quantity < 1) return { replies: [textMessage(services.texts.quantityInvalid(maxLineQuantity))] };
+  if (intent.kind !== 'qty' || intent.quantity < 1) return { replies: [textMessage(services, services.texts.quantityInvalid(maxLineQuantity))] };
   return addProduct(services, context, intent.id, intent.quantity);
 };
 
@@ -116,7 +116,7 @@ export const addPending: Handler = (services, context, event) =>
 export const quantityInvalid: Handler = (services, context) => {
   const product = context.pending === undefined ? undefined : services.catalog.get(context.pending);
   const text = services.texts.quantityInvalid(maxLineQuantity);
-  return { replies: [textMessage(text, product ? quantityChoices(services, product) : menuChoices(services))] };
+  return { replies: [textMessage(services, text, product ? quantityChoices(services, product) : menuChoices(services))] };
 };
 
 /** `edit:<id>` of a product in the cart: ask for the new quantity. */
@@ -130,7 +130,7 @@ export const askNewQuantity: Handler = (services, context) => {
   const product = context.pending === undefined ? undefined : services.catalog.get(context.pending);
   const line = context.cart.find((item) => item.productId === context.pending);
   if (!product || !line) return { replies: [cartMessage(services, context.cart).message] };
-  return { replies: [textMessage(services.texts.askNewQuantity(product.title, line.quantity), editChoices(services, product))] };
+  return { replies: [textMessage(services, services.texts.askNewQuantity(product.title, line.quantity), editChoices(services, product))] };
 };
 
 /** Remove, 1, 2, 3, then Cancel. */
@@ -156,12 +156,12 @@ export const setPending: Handler = (services, context, event) =>
 export const newQuantityInvalid: Handler = (services, context) => {
   const product = context.pending === undefined ? undefined : services.catalog.get(context.pending);
   const text = services.texts.newQuantityInvalid(maxLineQuantity);
-  return { replies: [textMessage(text, product ? editChoices(services, product) : menuChoices(services))] };
+  return { replies: [textMessage(services, text, product ? editChoices(services, product) : menuChoices(services))] };
 };
 
 export const emptyCart: Handler = (services) => ({
   context: { cart: [], pending: undefined },
-  replies: [textMessage(services.texts.cartEmptied, menuChoices(services))],
+  replies: [textMessage(services, services.texts.cartEmptied, menuChoices(services))],
 });
 
 export const showCart: Handler = (services, context) => {
@@ -206,12 +206,12 @@ export const takeCartOrder: Handler = (services, _context, event) => {
     ...(limited.length > 0 ? [texts.cartOrderLimited(limited)] : []),
   ];
   if (cart.length === 0) {
-    const replies = [textMessage([texts.cartOrderNothing, ...notes].join('\n'), menuChoices(services))];
+    const replies = [textMessage(services, [texts.cartOrderNothing, ...notes].join('\n'), menuChoices(services))];
     return { context: { greeted: true, pending: undefined }, replies };
   }
   const size = { count: cartCount(cart), subtotal: cartSize(services, cart).subtotal };
   return {
     context: { cart, greeted: true, pending: undefined },
-    replies: [textMessage([texts.cartOrderReceived(size.count, size.subtotal), ...notes].join('\n'))],
+    replies: [textMessage(services, [texts.cartOrderReceived(size.count, size.subtotal), ...notes].join('\n'))],
   };
 };

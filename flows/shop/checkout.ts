@@ -68,11 +68,11 @@ function changeOf({ texts }: ShopServices, event: InboundEvent): ChangeTarget | 
   return changeTargets.find((target) => payload === payloads.changeField(target) || typed[target]);
 }
 
-const ask = (text: string, choices: Choice[] = []) => ({ replies: [textMessage(text, choices)] });
+const ask = (services: ShopServices, text: string, choices: Choice[] = []) => ({ replies: [textMessage(services, text, choices)] });
 
 /** A step's question: its own choices, then Cancel, so no step is a dead end. */
-const askStep = ({ texts }: ShopServices, text: string, choices: Choice[] = []) =>
-  ask(text, [...choices, { title: texts.buttons.cancel, payload: payloads.cancel }]);
+const askStep = (services: ShopServices, text: string, choices: Choice[] = []) =>
+  ask(services, text, [...choices, { title: services.texts.buttons.cancel, payload: payloads.cancel }]);
 
 /** Checkout starts (or resumes): drop lines the catalog no longer sells. */
 export const beginCheckout: Handler = (services, context) => ({
@@ -165,7 +165,7 @@ export const showSummary: Handler = (services, context) => {
     ),
     texts.summaryQuestion,
   ].join('\n');
-  return ask(text, summaryChoices(services));
+  return ask(services, text, summaryChoices(services));
 };
 
 export const confirmAnswer: Check = (services, context, event) =>
@@ -176,7 +176,7 @@ export const confirmAnswer: Check = (services, context, event) =>
 export const changeAnswer: Check = (services, _context, event) =>
   said(event).payload === payloads.change || typedOneOf(event, services.texts.words.change, services.texts.buttons.change);
 
-export const summaryInvalid: Handler = (services) => ask(services.texts.summaryInvalid, summaryChoices(services));
+export const summaryInvalid: Handler = (services) => ask(services, services.texts.summaryInvalid, summaryChoices(services));
 
 /** Confirmed: ask the engine to create the order; the order flow sends the receipt. */
 export const placeOrder: Handler = (services, context, event) => {
@@ -193,7 +193,7 @@ export const placeOrder: Handler = (services, context, event) => {
   return {
     context: { cart: [], checkout: {}, pending: undefined },
     effects: [{ type: 'create_order', customer, total: order.cost_total, currency: order.currency, order }],
-    replies: [textMessage(services.texts.placingOrder(money(services, order.cost_total, order.currency)), menuChoices(services))],
+    replies: [textMessage(services, services.texts.placingOrder(money(services, order.cost_total, order.currency)), menuChoices(services))],
   };
 };
 
@@ -226,4 +226,4 @@ export const changeField: Handler = (services, context, event) => {
 export const changeInvalid: Handler = (services, context) =>
   askStep(services, services.texts.changeInvalid, changeChoices(services, context.checkout));
 
-export const checkoutCancelled: Handler = (services) => ask(services.texts.checkoutCancelled, menuChoices(services));
+export const checkoutCancelled: Handler = (services) => ask(services, services.texts.checkoutCancelled, menuChoices(services));

@@ -17,9 +17,13 @@ export function money({ catalog, texts }: ShopServices, minor: number, currency 
   return formatMoney(minor, currency, texts.locale);
 }
 
-/** A text message with choices under it. */
-export function textMessage(text: string, quickReplies: readonly Choice[] = []): OutboundMessage {
-  return { kind: 'text', text, ...(quickReplies.length > 0 ? { quickReplies: [...quickReplies] } : {}) };
+/** A text message with choices under it, and the shop's title for the button that lists them. */
+export function textMessage({ texts }: ShopServices, text: string, quickReplies: readonly Choice[] = []): OutboundMessage {
+  return {
+    kind: 'text',
+    text,
+    ...(quickReplies.length > 0 ? { quickReplies: [...quickReplies], choicesTitle: texts.buttons.choose } : {}),
+  };
 }
 
 /** The main menu's choices. */
@@ -48,7 +52,7 @@ export function shoppingChoices({ texts }: ShopServices, cart: Cart): Choice[] {
 /** The help, optionally after a sentence such as "Sorry, I didn't catch that." */
 export function helpMessage(services: ShopServices, before?: string): OutboundMessage {
   const { help } = services.texts;
-  return textMessage(before ? `${before}\n\n${help}` : help, menuChoices(services));
+  return textMessage(services, before ? `${before}\n\n${help}` : help, menuChoices(services));
 }
 
 /** A product's card: "Add to cart" when it can be bought, "Details" in lists. */
@@ -84,6 +88,7 @@ export function productsMessage(
     text,
     products: products.slice(0, maxCards).map((product) => productCard(services, product, true)),
     quickReplies: [...quickReplies],
+    choicesTitle: services.texts.buttons.choose,
   };
 }
 
@@ -96,6 +101,7 @@ export function productMessage(services: ShopServices, product: Product, cart: C
     text: texts.productDetails(product.title, card.priceText, product.description, card.available),
     products: [card],
     quickReplies: shoppingChoices(services, cart),
+    choicesTitle: texts.buttons.choose,
   };
 }
 
@@ -103,11 +109,11 @@ export function productMessage(services: ShopServices, product: Product, cart: C
 export function categoriesMessage(services: ShopServices): OutboundMessage {
   const { catalog, texts } = services;
   const names = catalog.categories();
-  if (names.length === 0) return textMessage(texts.noCategories, menuChoices(services));
+  if (names.length === 0) return textMessage(services, texts.noCategories, menuChoices(services));
   const choices = names.map((name) => ({ title: name, payload: payloads.category(name) }));
   if (catalog.byCategory('').length > 0) choices.push({ title: texts.buttons.otherCategory, payload: payloads.category('') });
   choices.push({ title: texts.buttons.search, payload: payloads.search }, { title: texts.buttons.menu, payload: payloads.menu });
-  return textMessage(texts.pickCategory, choices);
+  return textMessage(services, texts.pickCategory, choices);
 }
 
 /**
@@ -118,7 +124,7 @@ export function cartMessage(services: ShopServices, cart: Cart): { message: Outb
   const { catalog, texts } = services;
   const kept = cart.filter((line) => catalog.get(line.productId));
   if (kept.length === 0) {
-    return { cart: kept, message: textMessage(texts.cartEmpty, menuChoices(services)) };
+    return { cart: kept, message: textMessage(services, texts.cartEmpty, menuChoices(services)) };
   }
   const priced = priceCart(kept, catalog);
   const { buttons } = texts;
@@ -137,7 +143,7 @@ export function cartMessage(services: ShopServices, cart: Cart): { message: Outb
     { title: buttons.keepShopping, payload: payloads.browse },
     { title: buttons.menu, payload: payloads.menu },
   ];
-  return { cart: kept, message: textMessage(text, choices) };
+  return { cart: kept, message: textMessage(services, text, choices) };
 }
 
 /** A short line about the cart: "3 items, €36.50". */
@@ -153,7 +159,7 @@ export function ordersMessage(services: ShopServices, orders: readonly CustomerO
     { title: texts.buttons.cart, payload: payloads.cart },
     { title: texts.buttons.menu, payload: payloads.menu },
   ];
-  if (orders.length === 0) return textMessage(texts.noOrders, choices);
+  if (orders.length === 0) return textMessage(services, texts.noOrders, choices);
   const lines = [...orders].reverse().map((order) =>
     texts.orderLine(
       order.orderId,
@@ -162,5 +168,5 @@ export function ordersMessage(services: ShopServices, orders: readonly CustomerO
       order.paid,
     ),
   );
-  return textMessage([texts.ordersTitle, ...lines].join('\n'), choices);
+  return textMessage(services, [texts.ordersTitle, ...lines].join('\n'), choices);
 }

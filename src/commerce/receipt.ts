@@ -18,6 +18,8 @@ export interface ReceiptTexts {
   readonly recipient: string;
   readonly address: string;
   readonly time: string;
+  /** The title of the button that opens the order's page (`orderUrl`); channels say "View order" without it. */
+  readonly viewOrder?: string;
 }
 
 /** The words of an order's status news. */
@@ -26,6 +28,8 @@ export interface StatusTexts {
   readonly statusName: (status: number) => string;
   /** The news itself: "Your order #12 is on its way." */
   readonly statusUpdate: (orderId: number, status: number) => string;
+  /** The title of the button that opens the tracking link; channels say "Track package" without it. */
+  readonly trackPackage?: string;
 }
 
 /** An order as a receipt needs it. */
@@ -48,7 +52,8 @@ export interface ReceiptOptions {
 
 /**
  * The receipt message of an order, with its plain-text lines for channels without a
- * receipt template. A free-text address goes to `addressText` (it has no postal structure).
+ * receipt template. A free-text address goes to `addressText` (it has no postal structure);
+ * the order link's button is titled `texts.viewOrder`.
  * @example receiptMessage({ id: 12, data: orderData, createdAt: event.at }, { texts: texts.receipt, catalog }).summary.totalCost
  */
 export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions): ReceiptMessage {
@@ -73,7 +78,7 @@ export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions): Re
     recipientName: data.recipient,
     currency: data.currency,
     paymentMethod: texts.paymentMethod[data.delivery],
-    ...(options.orderUrl ? { orderUrl: options.orderUrl } : {}),
+    ...(options.orderUrl ? { orderUrl: options.orderUrl, ...(texts.viewOrder ? { orderUrlTitle: texts.viewOrder } : {}) } : {}),
     timestamp: Math.floor(order.createdAt / 1_000),
     ...(data.delivery === 'shipping' && data.address ? { addressText: data.address } : {}),
     delivery: data.delivery,
@@ -95,7 +100,8 @@ export function receiptMessage(order: ReceiptOrder, options: ReceiptOptions): Re
 }
 
 /**
- * The news that an order moved to a status, with the tracking link when there is one.
+ * The news that an order moved to a status, with the tracking link and its button's title
+ * when there is one.
  * @example shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z', texts: statusTexts })
  */
 export function shippingUpdateMessage(
@@ -110,6 +116,8 @@ export function shippingUpdateMessage(
     status,
     statusText: texts.statusName(status),
     text: texts.statusUpdate(orderId, status),
-    ...(options.trackingUrl ? { trackingUrl: options.trackingUrl } : {}),
+    ...(options.trackingUrl
+      ? { trackingUrl: options.trackingUrl, ...(texts.trackPackage ? { trackingUrlTitle: texts.trackPackage } : {}) }
+      : {}),
   };
 }

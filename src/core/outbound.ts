@@ -24,6 +24,20 @@ const moneySchema = z.number().int();
 /** Whether a message answers the customer or is news the shop sends on its own (order updates). */
 export const intentSchema = z.enum(['response', 'update']);
 
+/**
+ * The titles channels show when a message carries none of its own: messages built outside
+ * the shop's flows (the merchant API, an embedder's flow) and messages stored before the
+ * titles were part of the model. A shop's flows set theirs from the shop's texts.
+ */
+export const fallbackTitles = {
+  /** The button that opens a receipt's `orderUrl`. */
+  orderUrl: 'View order',
+  /** The button that opens a shipping update's `trackingUrl`. */
+  trackingUrl: 'Track package',
+  /** The button that opens the choices where a channel folds them into a list (WhatsApp). */
+  choices: 'Choose',
+} as const;
+
 export const textMessageSchema = z.object({
   kind: z.literal('text'),
   text: z.string().min(1),
@@ -31,6 +45,12 @@ export const textMessageSchema = z.object({
   buttons: z.array(buttonSchema).optional(),
   /** Suggested answers shown under the message (a few more; channels cap them). */
   quickReplies: z.array(choiceSchema).optional(),
+  /**
+   * The title of the button that opens the choices, on channels that fold many choices into
+   * a list behind one button (WhatsApp, beyond 3); channels cut it to their limit and show
+   * `fallbackTitles.choices` ("Choose") without it.
+   */
+  choicesTitle: z.string().min(1).optional(),
 });
 
 export const productCardSchema = z.object({
@@ -53,6 +73,12 @@ export const productsMessageSchema = z.object({
   text: z.string().optional(),
   products: z.array(productCardSchema).min(1),
   quickReplies: z.array(choiceSchema).optional(),
+  /**
+   * The title of the button that opens the choices (the cards' and the quick replies'), on
+   * channels that fold many choices into a list behind one button (WhatsApp); channels cut
+   * it to their limit and show `fallbackTitles.choices` ("Choose") without it.
+   */
+  choicesTitle: z.string().min(1).optional(),
 });
 
 export const postalAddressSchema = z.object({
@@ -73,6 +99,11 @@ export const receiptMessageSchema = z.object({
   currency: z.string().length(3),
   paymentMethod: z.string(),
   orderUrl: z.string().optional(),
+  /**
+   * The title of the button that opens `orderUrl`; channels cut it to their limit and show
+   * `fallbackTitles.orderUrl` ("View order") without it.
+   */
+  orderUrlTitle: z.string().min(1).optional(),
   /** Seconds since the epoch. */
   timestamp: z.number().int(),
   /** The delivery address when the order ships; as one line when it is not structured. */
@@ -110,6 +141,11 @@ export const shippingUpdateMessageSchema = z.object({
   text: z.string(),
   packageNumber: z.string().optional(),
   trackingUrl: z.string().optional(),
+  /**
+   * The title of the button that opens `trackingUrl`; channels cut it to their limit and
+   * show `fallbackTitles.trackingUrl` ("Track package") without it.
+   */
+  trackingUrlTitle: z.string().min(1).optional(),
   imageUrl: z.string().optional(),
 });
 

@@ -323,6 +323,28 @@ describe('rendering for Messenger', () => {
     });
   });
 
+  const shipped: Extract<OutboundMessage, { kind: 'shipping_update' }> = {
+    kind: 'shipping_update',
+    orderId: 7,
+    status: 70,
+    statusText: 'en route',
+    text: 'Votre commande n° 7 est en route.',
+    trackingUrl: 'https://track.example/7',
+  };
+  const trackButtonOf = (message: OutboundMessage) =>
+    (messageOf(renderMessenger(message, psid, response)[0]) as { attachment: { payload: { buttons: unknown[] } } }).attachment.payload.buttons;
+
+  it('titles the tracking button with the message\'s own title, cut to 20 characters', () => {
+    expect(trackButtonOf({ ...shipped, trackingUrlTitle: 'Suivre le colis' })).toEqual([{ type: 'web_url', title: 'Suivre le colis', url: 'https://track.example/7' }]);
+    expect(trackButtonOf({ ...shipped, trackingUrlTitle: 'Suivre mon colis en temps réel' })).toEqual([
+      { type: 'web_url', title: 'Suivre mon colis en…', url: 'https://track.example/7' },
+    ]);
+  });
+
+  it('titles the tracking button "Track package" when the message carries no title', () => {
+    expect(trackButtonOf(shipped)).toEqual([{ type: 'web_url', title: 'Track package', url: 'https://track.example/7' }]);
+  });
+
   it('renders a utility template with its body parameters', () => {
     const requests = renderMessenger(receipt, psid, { mode: 'template', template: { name: 'order_receipt', language: 'en_US', parameters: ['Ana', 'ORD-1001', '$24.95'] } });
     expect(requests).toEqual([

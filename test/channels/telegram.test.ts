@@ -317,6 +317,49 @@ describe('rendering messages for Telegram', () => {
     });
   });
 
+  describe('the titles of the order and tracking link buttons', () => {
+    const receipt: Extract<OutboundMessage, { kind: 'receipt' }> = {
+      kind: 'receipt',
+      orderId: 12,
+      orderNumber: '12',
+      recipientName: 'Ana',
+      currency: 'EUR',
+      paymentMethod: 'Paiement à la livraison',
+      orderUrl: 'https://shop.example.com/orders/12',
+      timestamp: 1767225600,
+      delivery: 'pickup',
+      items: [{ title: 'Thé vert', quantity: 1, price: 900, currency: 'EUR' }],
+      summary: { subtotal: 900, shippingCost: 0, totalTax: 0, totalCost: 900 },
+      adjustments: [],
+      text: 'Commande n° 12\nTotal : 9,00 €',
+    };
+    const update: Extract<OutboundMessage, { kind: 'shipping_update' }> = {
+      kind: 'shipping_update',
+      orderId: 12,
+      status: 70,
+      statusText: 'en route',
+      text: 'Votre commande n° 12 est en route.',
+      trackingUrl: 'https://track.example.com/1Z9',
+    };
+    const buttonOf = (message: OutboundMessage) =>
+      (renderTelegram(message, chat, 1)[0]?.payload as { reply_markup?: { inline_keyboard: { text: string; url: string }[][] } }).reply_markup
+        ?.inline_keyboard;
+
+    it('are the message\'s own, whole at any length (Telegram sets no limit)', () => {
+      expect(buttonOf({ ...receipt, orderUrlTitle: 'Voir ma commande sur la boutique' })).toEqual([
+        [{ text: 'Voir ma commande sur la boutique', url: 'https://shop.example.com/orders/12' }],
+      ]);
+      expect(buttonOf({ ...update, trackingUrlTitle: 'Suivre mon colis en temps réel' })).toEqual([
+        [{ text: 'Suivre mon colis en temps réel', url: 'https://track.example.com/1Z9' }],
+      ]);
+    });
+
+    it('are "View order" and "Track package" for a message that carries none', () => {
+      expect(buttonOf(receipt)).toEqual([[{ text: 'View order', url: 'https://shop.example.com/orders/12' }]]);
+      expect(buttonOf(update)).toEqual([[{ text: 'Track package', url: 'https://track.example.com/1Z9' }]]);
+    });
+  });
+
   it('renders an invoice as plain text when no payment token is configured', () => {
     const invoice: OutboundMessage = {
       kind: 'invoice',

@@ -383,6 +383,37 @@ describe('rendering for WhatsApp', () => {
     });
   });
 
+  describe('the titles of the list and tracking buttons', () => {
+    const choices = ['Café', 'Thé', 'Accessoires', 'Menu'].map((title) => ({ title, payload: title.toLowerCase() }));
+    const menu: OutboundMessage = { kind: 'text', text: 'Que cherchez-vous ?', quickReplies: choices };
+    const picks: OutboundMessage = { kind: 'products', text: 'Autre chose ?', products: [card(1)], quickReplies: choices };
+    const shipped: OutboundMessage = {
+      kind: 'shipping_update',
+      orderId: 7,
+      status: 70,
+      statusText: 'en route',
+      text: 'Votre commande n° 7 est en route.',
+      trackingUrl: 'https://track.example/7',
+    };
+    const listButtonOf = (request: WhatsAppRequest | undefined) => interactiveOf(request).action['button'];
+    const linkTitleOf = (message: OutboundMessage) =>
+      (interactiveOf(renderWhatsApp(message, customer, response)[0]).action['parameters'] as { display_text: string }).display_text;
+
+    it('are the message\'s own, cut to 20 characters', () => {
+      expect(listButtonOf(renderWhatsApp({ ...menu, choicesTitle: 'Choisir' }, customer, response)[0])).toBe('Choisir');
+      expect(listButtonOf(renderWhatsApp({ ...menu, choicesTitle: 'Voir toutes les options' }, customer, response)[0])).toBe('Voir toutes les opt…');
+      expect(listButtonOf(renderWhatsApp({ ...picks, choicesTitle: 'Choisir' }, customer, response, { catalogId: '1' })[1])).toBe('Choisir');
+      expect(linkTitleOf({ ...shipped, trackingUrlTitle: 'Suivre le colis' })).toBe('Suivre le colis');
+      expect(linkTitleOf({ ...shipped, trackingUrlTitle: 'Suivre mon colis en temps réel' })).toBe('Suivre mon colis en…');
+    });
+
+    it('are "Choose" and "Track package" for a message that carries none', () => {
+      expect(listButtonOf(renderWhatsApp(menu, customer, response)[0])).toBe('Choose');
+      expect(listButtonOf(renderWhatsApp(picks, customer, response, { catalogId: '1' })[1])).toBe('Choose');
+      expect(linkTitleOf(shipped)).toBe('Track package');
+    });
+  });
+
   it('renders a template with its body parameters', () => {
     expect(renderWhatsApp(receipt, customer, { mode: 'template', template: { name: 'order_receipt', language: 'es', parameters: ['Ana', 'ORD-1001'] } })).toEqual([
       {

@@ -73,6 +73,12 @@ describe('receiptMessage', () => {
     expect(receipt.adjustments).toEqual([{ name: 'Discount', amount: 250 }]);
     expect(receipt.text).toContain('Discount: −€2.50');
   });
+
+  it('titles the order link with the texts\' viewOrder, and carries no title without a link', () => {
+    const linked = receiptMessage({ id: 12, data: shipped, createdAt }, { texts: { ...texts, viewOrder: 'Voir la commande' }, orderUrl: 'https://shop.example.com/orders/12' });
+    expect(linked).toMatchObject({ orderUrl: 'https://shop.example.com/orders/12', orderUrlTitle: 'Voir la commande' });
+    expect(receiptMessage({ id: 12, data: shipped, createdAt }, { texts })).not.toHaveProperty('orderUrlTitle');
+  });
 });
 
 describe('shippingUpdateMessage', () => {
@@ -93,5 +99,13 @@ describe('shippingUpdateMessage', () => {
   it('speaks the texts it is given', () => {
     const update = shippingUpdateMessage(5, 20, { texts: { statusName: () => 'bestätigt', statusUpdate: (id) => `Bestellung ${id} ist bestätigt.` } });
     expect(update).toMatchObject({ statusText: 'bestätigt', text: 'Bestellung 5 ist bestätigt.' });
+  });
+
+  it('titles the tracking link with the texts\' trackPackage, and carries no title without a link', () => {
+    const withTitle = { ...statusTexts, trackPackage: 'Paket verfolgen' };
+    const update = shippingUpdateMessage(12, 70, { trackingUrl: 'https://track.example.com/1Z', texts: withTitle });
+    expect(shippingUpdateMessageSchema.parse(update)).toEqual(update);
+    expect(update).toMatchObject({ trackingUrl: 'https://track.example.com/1Z', trackingUrlTitle: 'Paket verfolgen' });
+    expect(shippingUpdateMessage(12, 60, { texts: withTitle })).not.toHaveProperty('trackingUrlTitle');
   });
 });

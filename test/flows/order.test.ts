@@ -100,6 +100,7 @@ describe('the order lifecycle', () => {
         statusText: 'on its way',
         text: 'Your order #12 is on its way.',
         trackingUrl: 'https://track.example.com/1Z',
+        trackingUrlTitle: 'Track package',
         intent: 'update',
       },
     ]);

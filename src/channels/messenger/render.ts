@@ -1,4 +1,4 @@
-import type { Button, Choice, OutboundMessage, ProductCard } from '../../core/outbound.js';
+import { fallbackTitles, type Button, type Choice, type OutboundMessage, type ProductCard } from '../../core/outbound.js';
 import { toDecimal } from '../../commerce/money.js';
 import { splitText, truncate } from '../graph/text.js';
 import { templateComponents, type DeliveryPlan } from '../graph/window.js';
@@ -67,8 +67,8 @@ function messages(message: OutboundMessage): Message[] {
     case 'receipt':
       return [{ attachment: template(receipt(message)) }];
     case 'shipping_update': {
-      const track: SendButton[] = message.trackingUrl ? [{ type: 'web_url', title: 'Track package', url: message.trackingUrl }] : [];
-      return textWithButtons(message.text, track);
+      const title = message.trackingUrlTitle ?? fallbackTitles.trackingUrl;
+      return textWithButtons(message.text, message.trackingUrl ? sendButtons([{ title, url: message.trackingUrl }]) : []);
     }
     case 'invoice':
       // Messenger has no in-chat payment here: the bill as text.

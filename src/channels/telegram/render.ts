@@ -1,7 +1,7 @@
 import type { RawApi } from 'grammy';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { formatMoney } from '../../commerce/money.js';
-import type { Button, OutboundMessage, ProductCard } from '../../core/outbound.js';
+import { fallbackTitles, type Button, type OutboundMessage, type ProductCard } from '../../core/outbound.js';
 import { buttonsOf, callbackData } from './callback-data.js';
 import { escapeHtml, truncate } from './html.js';
 import { renderInvoice } from './payments.js';
@@ -23,8 +23,10 @@ type Numbered = { readonly button: Button; readonly index: number };
  * A channel-neutral message → Bot API calls, in sending order, in HTML parse mode: a text
  * with an inline keyboard (buttons, then quick replies, packed in short rows); products as
  * photos with a caption (text when there is no image URL), the quick replies on the last;
- * a receipt as one formatted message; a shipping update with the tracking link as a URL
- * button; an invoice as `sendInvoice` when a payment token is given. A payload over 64 bytes becomes a reference into the outbox (`o:<outboxId>:<i>`).
+ * a receipt as one formatted message and a shipping update as text, with the order or
+ * tracking link as a URL button (titled by the message, else in English); an invoice as
+ * `sendInvoice` when a payment token is given. A payload over 64 bytes becomes a reference
+ * into the outbox (`o:<outboxId>:<i>`).
  * @example
  * renderTelegram({ kind: 'text', text: 'Hi <3' }, 123456789, 7)
  * // [{ method: 'sendMessage', payload: { chat_id: 123456789, text: 'Hi &lt;3', parse_mode: 'HTML' } }]
@@ -64,11 +66,12 @@ export function renderTelegram(message: OutboundMessage, chatId: number, outboxI
       const total = formatMoney(message.summary.totalCost, message.currency);
       const totalLine = lines.findLastIndex((line, i) => i > 0 && line.includes(total));
       const html = lines.map((line, i) => (i === 0 || i === totalLine ? `<b>${escapeHtml(line)}</b>` : escapeHtml(line))).join('\n');
-      return [text(html, urlKeyboard('View order', message.orderUrl))];
+      return [text(html, urlKeyboard(message.orderUrlTitle ?? fallbackTitles.orderUrl, message.orderUrl))];
     }
     case 'shipping_update': {
       const parcel = message.packageNumber ? `\n<code>${escapeHtml(message.packageNumber)}</code>` : '';
-      return [text(`${escapeHtml(truncate(message.text, telegramLimits.text - 100))}${parcel}`, urlKeyboard('Track package', message.trackingUrl))];
+      const track = urlKeyboard(message.trackingUrlTitle ?? fallbackTitles.trackingUrl, message.trackingUrl);
+      return [text(`${escapeHtml(truncate(message.text, telegramLimits.text - 100))}${parcel}`, track)];
     }
     case 'invoice':
       // Without a payment provider token the bill is plain text.

@@ -1,4 +1,4 @@
-import type { Button, Choice, OutboundMessage, ProductCard } from '../../core/outbound.js';
+import { fallbackTitles, type Button, type Choice, type OutboundMessage, type ProductCard } from '../../core/outbound.js';
 import { splitText, truncate } from '../graph/text.js';
 import { templateComponents, type DeliveryPlan } from '../graph/window.js';
 
@@ -44,9 +44,10 @@ const link = /https?:\/\//;
  * limits: long texts split, up to 3 choices as reply buttons and more as a list (≤ 10
  * rows), products as single- or multi-product messages from the catalog (≤ 30 items) or,
  * without one, as a card each (image header, text and the card's buttons), the receipt as
- * formatted text, a shipping update with a tracking-link button. A `template` plan renders
- * the approved template instead. A business-scoped user id (not a phone number) is
- * addressed with `recipient` instead of `to`.
+ * formatted text, a shipping update with a tracking-link button. The list's button and the
+ * link's take the message's titles (`choicesTitle`, `trackingUrlTitle`; ≤ 20 characters),
+ * else `fallbackTitles`. A `template` plan renders the approved template instead. A
+ * business-scoped user id (not a phone number) is addressed with `recipient` instead of `to`.
  * @example
  * renderWhatsApp({ kind: 'text', text: 'Hi' }, '34600111222', { mode: 'response' })
  * // [{ messaging_product: 'whatsapp', recipient_type: 'individual', to: '34600111222', type: 'text', text: { body: 'Hi', preview_url: false } }]
@@ -71,10 +72,10 @@ function render(message: OutboundMessage, options: WhatsAppRenderOptions): Body[
       const choices = [...buttons.filter((button): button is Choice => !('url' in button)), ...(message.quickReplies ?? [])];
       if (choices.length === 0 && urls.length === 1 && urls[0]) return withLink(message.text, urls[0].title, urls[0].url);
       const text = urls.length === 0 ? message.text : `${message.text}\n\n${urls.map((url) => `${url.title}: ${url.url}`).join('\n')}`;
-      return withChoices(text, choices);
+      return withChoices(text, choices, choicesTitleOf(message));
     }
     case 'products':
-      return products(message.products, message.text, message.quickReplies ?? [], options.catalogId);
+      return products(message.products, message.text, message.quickReplies ?? [], choicesTitleOf(message), options.catalogId);
     case 'receipt': {
       // The text's first line is the receipt's title: bold, as WhatsApp marks it up.
       const [title = '', ...lines] = message.text.split('\n');
@@ -83,7 +84,9 @@ function render(message: OutboundMessage, options: WhatsAppRenderOptions): Body[
       return texts(body.join('\n'));
     }
     case 'shipping_update':
-      if (message.trackingUrl) return withLink(message.text, 'Track package', message.trackingUrl, message.imageUrl);
+      if (message.trackingUrl) {
+        return withLink(message.text, message.trackingUrlTitle ?? fallbackTitles.trackingUrl, message.trackingUrl, message.imageUrl);
+      }
       if (message.imageUrl && message.text.length <= whatsappLimits.caption) return [image(message.imageUrl, message.text)];
       return texts(message.text);
     case 'invoice':
@@ -96,8 +99,16 @@ function texts(text: string): Body[] {
   return splitText(text, whatsappLimits.text).map((body) => ({ type: 'text', text: { body, preview_url: link.test(body) } }));
 }
 
-/** Text parts; the last one (≤ 1024 with buttons) carries the choices as reply buttons or a list. */
-function withChoices(text: string, all: readonly Choice[], header?: Record<string, unknown>): Body[] {
+/** The title of the button that opens a list of choices: the message's, else in English. */
+function choicesTitleOf(message: { readonly choicesTitle?: string | undefined }): string {
+  return message.choicesTitle ?? fallbackTitles.choices;
+}
+
+/**
+ * Text parts; the last one (≤ 1024 with buttons) carries the choices as reply buttons or a
+ * list opened by a button titled `listTitle`.
+ */
+function withChoices(text: string, all: readonly Choice[], listTitle: string, header?: Record<string, unknown>): Body[] {
   const choices = unique(all);
   if (choices.length === 0) return texts(text);
   // Reply buttons need distinct titles; a list only distinct ids.
@@ -112,7 +123,7 @@ function withChoices(text: string, all: readonly Choice[], header?: Record<strin
         })),
       }
     : {
-        button: 'Choose',
+        button: truncate(listTitle, whatsappLimits.listButton),
         sections: [
           {
             rows: choices.slice(0, whatsappLimits.listRows).map((choice) => ({
@@ -138,14 +149,20 @@ function withLink(text: string, title: string, url: string, imageUrl?: string): 
   return [...before, { type: 'interactive', interactive }];
 }
 
-function products(cards: readonly ProductCard[], text: string | undefined, quickReplies: readonly Choice[], catalogId: string | undefined): Body[] {
+function products(
+  cards: readonly ProductCard[],
+  text: string | undefined,
+  quickReplies: readonly Choice[],
+  listTitle: string,
+  catalogId: string | undefined,
+): Body[] {
   const titles = cards.map((card) => card.title).join(', ');
   // With quick replies the text goes last, with them; otherwise it introduces the products.
   const caption = quickReplies.length > 0 ? undefined : text;
-  const closing = quickReplies.length > 0 ? withChoices(text ?? titles, quickReplies) : [];
+  const closing = quickReplies.length > 0 ? withChoices(text ?? titles, quickReplies, listTitle) : [];
   if (catalogId) return [catalogMessage(cards, caption, titles, catalogId), ...closing];
   const intro = caption ? texts(caption) : [];
-  return [...intro, ...cards.slice(0, whatsappLimits.productCards).flatMap(card), ...closing];
+  return [...intro, ...cards.slice(0, whatsappLimits.productCards).flatMap((product) => card(product, listTitle)), ...closing];
 }
 
 function catalogMessage(cards: readonly ProductCard[], caption: string | undefined, titles: string, catalogId: string): Body {
@@ -168,13 +185,13 @@ function catalogMessage(cards: readonly ProductCard[], caption: string | undefin
 }
 
 /** A card without a catalog: the image as header, the text, and the card's choices as buttons. */
-function card(product: ProductCard): Body[] {
+function card(product: ProductCard, listTitle: string): Body[] {
   const lines = [`*${product.title}*`, product.priceText];
   if (product.description) lines.push(product.description);
   const text = truncate(lines.join('\n'), whatsappLimits.interactiveBody);
   const choices = product.buttons.filter((button): button is Choice => !('url' in button)).slice(0, whatsappLimits.buttons);
   if (choices.length > 0) {
-    return withChoices(text, choices, product.imageUrl ? { type: 'image', image: { link: product.imageUrl } } : undefined);
+    return withChoices(text, choices, listTitle, product.imageUrl ? { type: 'image', image: { link: product.imageUrl } } : undefined);
   }
   return product.imageUrl ? [image(product.imageUrl, text)] : texts(text);
 }
