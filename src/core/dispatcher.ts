@@ -269,8 +269,11 @@ export class Dispatcher {
     const release: string[] = [];
     for (const { lane: name } of results) {
       const lane = this.#lanes.get(name);
-      // The row being marked is still the lane's head: the lane is empty after it.
-      if (lane && lane.items.length > 1) keep.push(name);
+      // The row being marked is still the lane's head: the lane is empty after it, unless a
+      // claim of the lane is on its way. That claim read the lane's rows under this lease and
+      // will answer that it holds the lane: giving the lease up meanwhile would let another
+      // instance claim the lane too, and both would send the rows the claim brings.
+      if (lane && (lane.items.length > 1 || lane.claiming)) keep.push(name);
       else {
         release.push(name);
         leases.dropped(name);

@@ -33,9 +33,8 @@ export interface EngineOptions<S> {
   readonly clock?: () => number;
   /**
    * Events and effects the engine holds in memory before `ingest` waits for them to drain
-   * (backpressure: the webhook's answer waits, nothing is refused or lost). 128 by default
-   * (under saturation a reply then trails its event by about 128 events' worth of work);
-   * 1,024 on a shared store, where 128 exposes a race not yet found (README, Reliability).
+   * (backpressure: the webhook's answer waits, nothing is refused or lost). 128 by default:
+   * under saturation a reply then trails its event by about 128 events' worth of work.
    */
   readonly maxBacklog?: number;
   /** Sends in flight at once across all customers (each customer's replies stay in order). */

@@ -61,10 +61,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
   // slot that drains: the platform then slows down or retries, and the database keeps
   // everything already stored. A caller let in holds its slot (`entering`) until its
   // events are queued, so a burst of wakes cannot overshoot the bound.
-  // 1,024 on a shared store: with 128 there, the PostgreSQL cluster test sees a customer's
-  // card sent twice, or one part of it missing, in about two runs of three; the race the
-  // smaller bound exposes is not found yet (see the README, Reliability).
-  const maxBacklog = options.maxBacklog ?? (store.shared ? 1_024 : 128);
+  const maxBacklog = options.maxBacklog ?? 128;
   const congested: (() => void)[] = [];
   let entering = 0;
   const backlog = () => processor.queued + dispatcher.pending + entering;
