@@ -13,8 +13,8 @@ type OutboxRow = Omit<Mutable<OutboxItem>, 'effect' | 'history'> & {
 
 /**
  * The memory store's outbox, whose reply rows are the message log: the rows with their
- * statuses and delivery history, the pending ones, and the indexes a platform's delivery
- * status is looked up by (the recipient, the platform's message id).
+ * statuses and delivery history, the pending ones, and each recipient's messages in id
+ * order (the message log, and where a platform's delivery status finds its message).
  * @example
  * const outbox = new MemoryOutbox();
  * const item = outbox.insert({ lane, effect }, JSON.stringify(effect), Date.now());
@@ -25,7 +25,6 @@ export class MemoryOutbox {
   readonly #rows = new Map<number, OutboxRow>();
   readonly #pending = new Set<number>();
   readonly #byRecipient = new Map<string, number[]>();
-  readonly #byPlatformId = new Map<string, number[]>();
 
   insert(item: NewOutboxItem, json: string, at: number): OutboxItem {
     const id = ++this.#last;
@@ -55,10 +54,7 @@ export class MemoryOutbox {
       if (!row) continue;
       row.status = 'sent';
       this.#pending.delete(id);
-      if (platformId !== undefined && platformId !== row.platformId) {
-        row.platformId = platformId;
-        push(this.#byPlatformId, platformId, id);
-      }
+      if (platformId !== undefined) row.platformId = platformId;
       appendHistory(row, 'sent', at);
     }
   }
@@ -104,23 +100,18 @@ export class MemoryOutbox {
       for (const row of rows) appendHistory(row, status, at, error);
       return rows.length;
     }
-    const { platformId } = update;
     // The recipient's newest message with that platform id, as the SQL stores look it up.
-    const theirs = new Set(this.#byRecipient.get(conversationKey(update.recipient)));
-    const newest = (this.#byPlatformId.get(platformId) ?? [])
-      .filter((id) => theirs.has(id) && this.#rows.get(id)!.platformId === platformId)
-      .at(-1);
-    const ids = newest === undefined ? [] : [newest];
-    for (const id of ids) {
-      const row = this.#rows.get(id)!;
-      if (status === 'failed') {
-        row.status = 'failed';
-        if (error !== undefined) row.error = error;
-        this.#pending.delete(id);
-      }
-      appendHistory(row, status, at, error);
+    const theirs = this.#byRecipient.get(conversationKey(update.recipient)) ?? [];
+    const id = theirs.findLast((candidate) => this.#rows.get(candidate)!.platformId === update.platformId);
+    if (id === undefined) return 0;
+    const row = this.#rows.get(id)!;
+    if (status === 'failed') {
+      row.status = 'failed';
+      if (error !== undefined) row.error = error;
+      this.#pending.delete(id);
     }
-    return ids.length;
+    appendHistory(row, status, at, error);
+    return 1;
   }
 
   get(id: number): OutboxItem | null {
