@@ -95,6 +95,13 @@ export function benchResults(options: BenchOptions, rows: readonly RowResult[], 
 const fmt = (value: number | null, digits = 0): string =>
   value === null || !Number.isFinite(value) ? '-' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** The ratio to the baseline, with the rounds' lowest and highest when there were several. */
+function ratioCell(row: RowResult): string {
+  if (row.ratio_to_baseline === null) return '-';
+  const range = row.ratio_range ? ` (${row.ratio_range[0].toFixed(2)}–${row.ratio_range[1].toFixed(2)})` : '';
+  return `${row.ratio_to_baseline.toFixed(2)}${range}`;
+}
+
 /**
  * The one table `npm run bench` prints, with the notes (a MISMATCH among them) under it.
  * @example console.log(formatTable(results));
@@ -104,7 +111,7 @@ export function formatTable(results: BenchResults): string {
   const body = results.rows.map((row) => [
     row.name,
     fmt(row.events_per_s),
-    row.ratio_to_baseline === null ? '-' : row.ratio_to_baseline.toFixed(2),
+    ratioCell(row),
     fmt(row.acked_per_s),
     `${fmt(row.ack_p50_ms, 1)} / ${fmt(row.ack_p99_ms, 1)}`,
     `${fmt(row.reply_p50_ms, 1)} / ${fmt(row.reply_p99_ms, 1)}`,

@@ -28,7 +28,7 @@ const summed = new Set<keyof RowResult>(['sent', 'acked', 'replied']);
 /**
  * One row per row id from interleaved rounds (each a list of rows with their ratios): the
  * medians of the rounds' figures, their counts added up, their notes kept with the round's
- * number. A single round is returned as it is.
+ * number, and the lowest and highest ratio to the baseline. A single round is returned as it is.
  * @example combineRounds([round1, round2, round3])
  */
 export function combineRounds(rounds: readonly (readonly RowResult[])[]): RowResult[] {
@@ -45,6 +45,7 @@ export function combineRounds(rounds: readonly (readonly RowResult[])[]): RowRes
     }
     const ratios = runs.map((row) => row.ratio_to_baseline).filter((ratio): ratio is number => ratio !== null);
     combined['ratio_to_baseline'] = ratios.length > 0 ? Math.round(median(ratios) * 100) / 100 : null;
+    if (ratios.length > 1 && id !== 'baseline') combined['ratio_range'] = [Math.min(...ratios), Math.max(...ratios)];
     combined['rounds'] = runs.length;
     combined['notes'] = runs.flatMap((row, i) => row.notes.map((note) => `round ${i + 1}: ${note}`));
     return combined as unknown as RowResult;

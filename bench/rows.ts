@@ -62,6 +62,11 @@ export interface RowResult {
    */
   readonly other_cpu_pct: number;
   readonly ratio_to_baseline: number | null;
+  /**
+   * The lowest and highest ratio of the rounds (with `--rounds` above 1): how far apart the
+   * rounds were, which on a shared or throttled machine can be a good part of the figure.
+   */
+  readonly ratio_range?: readonly [number, number];
   /** How many rounds the figures are the medians of (see `--rounds`). */
   readonly rounds: number;
   readonly notes: readonly string[];

@@ -66,5 +66,8 @@ describe('the bench figures', () => {
     expect(baseline).toMatchObject({ events_per_s: 8_000, ratio_to_baseline: 1, sent: 300, rounds: 3 });
     // Ratios 0.2, 0.3 and 0.375: the median of the ratios, not the ratio of the medians.
     expect(orderly).toMatchObject({ events_per_s: 2_000, ratio_to_baseline: 0.3, replied: 300, notes: ['round 2: MISMATCH: …'] });
+    // How far apart the rounds were, for the table: the baseline has no range of its own.
+    expect(orderly!.ratio_range).toEqual([0.2, 0.38]);
+    expect(baseline!.ratio_range).toBeUndefined();
   });
 });
