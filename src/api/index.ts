@@ -12,5 +12,5 @@ export { createRateLimiter, type RateLimiter, type RateVerdict } from './rate-li
 export { createMerchantApi, type MerchantApiOptions } from './router.js';
 export * from './schemas.js';
 export { sendTemplate, templateErrorBody, type SendTemplateAnswer, type SendTemplateError } from './send-template.js';
-export { receiptPush, shippingPush } from './template-messages.js';
+export { defaultPushTexts, receiptPush, shippingPush, type PushTexts } from './template-messages.js';
 export { createKeyedLock, type KeyedLock } from './keyed-lock.js';

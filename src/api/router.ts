@@ -10,6 +10,7 @@ import { merchantMethods } from './methods/index.js';
 import { merchantOpenApi, type OpenApiDocument } from './openapi.js';
 import { createRateLimiter } from './rate-limit.js';
 import { pushRequestId, sendTemplate } from './send-template.js';
+import { defaultPushTexts, type PushTexts } from './template-messages.js';
 
 /** What the merchant API serves and how it guards it. */
 export interface MerchantApiOptions {
@@ -27,6 +28,8 @@ export interface MerchantApiOptions {
   readonly bodyLimit?: number | string;
   /** The methods by name; the built-in table by default. */
   readonly methods?: Readonly<Record<string, ApiMethod>>;
+  /** The words of `send_template`'s plain-text receipts and shipping updates; `defaultPushTexts` (English) by default. */
+  readonly pushTexts?: PushTexts;
 }
 
 const sendTemplatePath = 'send_template';
@@ -47,6 +50,7 @@ export function createMerchantApi(options: MerchantApiOptions): Router {
   const perMinute = options.rateLimit ?? 600;
   const channels = options.channels ?? ['messenger', 'whatsapp', 'telegram', 'web'];
   const methods = new Map(Object.entries(options.methods ?? merchantMethods));
+  const pushTexts = options.pushTexts ?? defaultPushTexts;
   const checkToken = createTokenCheck(options.tokens);
   const limiter = createRateLimiter(perMinute, clock);
   const serial = createKeyedLock();
@@ -86,7 +90,7 @@ export function createMerchantApi(options: MerchantApiOptions): Router {
       if (!method && name !== sendTemplatePath) throw new EngineError('NOT_FOUND', `unknown method ${name.slice(0, 64)}`);
       body = await readBody(req, res);
       const context: MethodContext = { engine, clock, requestId, caller, logger, serial };
-      const data = method ? success(await method.call(body, context)) : await sendTemplate(body, context, channels);
+      const data = method ? success(await method.call(body, context)) : await sendTemplate(body, context, channels, pushTexts);
       res.status(200).json(data);
     } catch (error) {
       const failure = name === sendTemplatePath ? templateFailure(error, pushRequestId(body)) : methodFailure(error);

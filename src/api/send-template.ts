@@ -3,7 +3,7 @@ import { conversationKey, type Address } from '../core/ids.js';
 import type { OutboundMessage } from '../core/outbound.js';
 import type { MethodContext } from './method.js';
 import { sendTemplateBodies, sendTemplateHeadSchema, type TemplateName } from './schemas.js';
-import { receiptPush, shippingPush } from './template-messages.js';
+import { defaultPushTexts, receiptPush, shippingPush, type PushTexts } from './template-messages.js';
 import { parseInput } from './validation.js';
 
 /** What `send_template` answers once the push is stored (and answers again for the same `request.id`). */
@@ -56,17 +56,22 @@ export function pushRequestId(body: unknown): string | number | null {
  * customers of every channel (on the `page_id` account when given), and stores a `push`
  * event for their conversation; the channel renders the message (Messenger: the receipt
  * template). The event's dedupe id is the push's `request.id`, so the same request twice
- * sends once and answers the same.
+ * sends once and answers the same. The message's plain text is in `texts`.
  * @example await sendTemplate(req.body, context, ['messenger', 'whatsapp', 'telegram', 'web'])
  */
-export async function sendTemplate(body: unknown, context: MethodContext, channels: readonly string[]): Promise<SendTemplateAnswer> {
+export async function sendTemplate(
+  body: unknown,
+  context: MethodContext,
+  channels: readonly string[],
+  texts: PushTexts = defaultPushTexts,
+): Promise<SendTemplateAnswer> {
   const head = parseInput(sendTemplateHeadSchema, body);
   const name: TemplateName = head.request.template_name;
   const { request, recipient, params } = parseInput(sendTemplateBodies[name], body);
   const address = await findRecipient(context, channels, recipient.id, request.page_id);
   if (!address) throw new EngineError('NOT_FOUND', 'Recipient not found');
   const now = context.clock();
-  const message: OutboundMessage = 'order_number' in params ? receiptPush(params, now) : shippingPush(params);
+  const message: OutboundMessage = 'order_number' in params ? receiptPush(params, now, texts) : shippingPush(params, texts);
   const result = await context.engine.ingest([
     { type: 'push', id: `push:${String(request.id)}`, key: conversationKey(address), at: now, address, message },
   ]);

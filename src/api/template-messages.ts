@@ -4,16 +4,60 @@ import type { ReceiptMessage, ShippingUpdateMessage } from '../core/outbound.js'
 import { minorUnits } from './amounts.js';
 import type { ReceiptParams, ShippingParams } from './schemas.js';
 
+/**
+ * The words of a push's plain-text lines, for channels without a native receipt or shipping
+ * template. A shop rewords or translates them by passing its own to `createMerchantApi`
+ * (`pushTexts`). Amounts arrive already formatted in `locale` ("€19.80").
+ */
+export interface PushTexts {
+  /** The locale amounts are formatted in. */
+  readonly locale: string;
+  /** The receipt's first line: "Order ORD-1001". */
+  readonly order: (orderNumber: string) => string;
+  /** One item line: "2 × Sencha — €19.80". */
+  readonly itemLine: (quantity: number, title: string, total: string) => string;
+  readonly subtotal: string;
+  readonly shipping: string;
+  readonly tax: string;
+  readonly total: string;
+  /** Before the recipient's name. */
+  readonly recipient: string;
+  /** Before the shipping address. */
+  readonly address: string;
+  /** Before the payment method. */
+  readonly payment: string;
+  /** A shipping update's first line, when the push names the customer: "Hi Ana!". */
+  readonly greeting: (firstName: string) => string;
+  /** "Package 1Z999: Shipped." */
+  readonly packageStatus: (packageNumber: string, status: string) => string;
+}
+
+/** The English words of the pushes, unless the shop passes its own. */
+export const defaultPushTexts: PushTexts = {
+  locale: 'en',
+  order: (orderNumber) => `Order ${orderNumber}`,
+  itemLine: (quantity, title, total) => `${quantity} × ${title} — ${total}`,
+  subtotal: 'Subtotal',
+  shipping: 'Shipping',
+  tax: 'Tax',
+  total: 'Total',
+  recipient: 'For',
+  address: 'To',
+  payment: 'Payment',
+  greeting: (firstName) => `Hi ${firstName}!`,
+  packageStatus: (packageNumber, status) => `Package ${packageNumber}: ${status}.`,
+};
+
 /** A number order id when the merchant's order or package number is one (the message model keeps one). */
 const numericId = (text: string): number => (/^\d{1,15}$/.test(text) ? Number(text) : 0);
 
 /**
  * The core receipt of an `Order Receipt Push`: every field mapped, amounts in minor units
  * from their decimal text, and the receipt as plain lines for channels without a receipt
- * template. A left-out subtotal is the items' sum; left-out shipping and tax are 0.
+ * template, in `texts`. A left-out subtotal is the items' sum; left-out shipping and tax are 0.
  * @example receiptPush(params, Date.now()).summary.totalCost // 2495 for "total_cost": 24.95
  */
-export function receiptPush(params: ReceiptParams, now: number): ReceiptMessage {
+export function receiptPush(params: ReceiptParams, now: number, texts: PushTexts = defaultPushTexts): ReceiptMessage {
   const { currency, summary } = params;
   const items = params.elements.map((element) => {
     const itemCurrency = element.currency ?? currency;
@@ -44,20 +88,20 @@ export function receiptPush(params: ReceiptParams, now: number): ReceiptMessage 
         country: params.address.country,
       }
     : undefined;
-  const money = (minor: number, code = currency) => formatMoney(minor, code);
+  const money = (minor: number, code = currency) => formatMoney(minor, code, texts.locale);
   const lines = [
-    `Order ${params.order_number}`,
-    ...items.map((item) => `${item.quantity} × ${item.title} — ${money(multiplyMoney(item.price, item.quantity), item.currency)}`),
-    `Subtotal: ${money(sums.subtotal)}`,
+    texts.order(params.order_number),
+    ...items.map((item) => texts.itemLine(item.quantity, item.title, money(multiplyMoney(item.price, item.quantity), item.currency))),
+    `${texts.subtotal}: ${money(sums.subtotal)}`,
     ...adjustments.map((adjustment) => `${adjustment.name}: −${money(adjustment.amount)}`),
-    `Shipping: ${money(sums.shippingCost)}`,
-    ...(sums.totalTax > 0 ? [`Tax: ${money(sums.totalTax)}`] : []),
-    `Total: ${money(sums.totalCost)}`,
-    `For: ${params.recipient_name}`,
+    `${texts.shipping}: ${money(sums.shippingCost)}`,
+    ...(sums.totalTax > 0 ? [`${texts.tax}: ${money(sums.totalTax)}`] : []),
+    `${texts.total}: ${money(sums.totalCost)}`,
+    `${texts.recipient}: ${params.recipient_name}`,
     ...(address
-      ? [`To: ${[address.street1, address.street2, `${address.postalCode} ${address.city}`, address.state, address.country].filter(Boolean).join(', ')}`]
+      ? [`${texts.address}: ${[address.street1, address.street2, `${address.postalCode} ${address.city}`, address.state, address.country].filter(Boolean).join(', ')}`]
       : []),
-    `Payment: ${params.payment_method}`,
+    `${texts.payment}: ${params.payment_method}`,
     ...(params.order_url ? [params.order_url] : []),
   ];
   return {
@@ -81,13 +125,13 @@ export function receiptPush(params: ReceiptParams, now: number): ReceiptMessage 
 /**
  * The core shipping update of a `Shipping Status Update Push`: the package, its status as
  * the merchant words it, the tracking link and picture. Its order status is 70 (sent to
- * the recipient), the one a package in transit stands for.
+ * the recipient), the one a package in transit stands for. Its text is in `texts`.
  * @example shippingPush({ package_number: '1Z999', package_status: 'Shipped' }).statusText // 'Shipped'
  */
-export function shippingPush(params: ShippingParams): ShippingUpdateMessage {
+export function shippingPush(params: ShippingParams, texts: PushTexts = defaultPushTexts): ShippingUpdateMessage {
   const lines = [
-    ...(params.fb_first_name ? [`Hi ${params.fb_first_name}!`] : []),
-    `Package ${params.package_number}: ${params.package_status}.`,
+    ...(params.fb_first_name ? [texts.greeting(params.fb_first_name)] : []),
+    texts.packageStatus(params.package_number, params.package_status),
     ...(params.package_status_description ? [params.package_status_description] : []),
   ];
   return {

@@ -12,5 +12,13 @@ export { openStore, startServer, type RunningServer, type StartOptions } from '.
 export { createWebRoutes, type WebLogEntry, type WebRoutesOptions } from './web-routes.js';
 export { createWebhookRoutes, type WebhookRoutesOptions } from './webhook-routes.js';
 export { createChannelPlugins } from './channel-plugins.js';
-export { createMerchantApi, merchantMethods, merchantOpenApi, type MerchantApiOptions, type OpenApiDocument } from '../api/index.js';
+export {
+  createMerchantApi,
+  defaultPushTexts,
+  merchantMethods,
+  merchantOpenApi,
+  type MerchantApiOptions,
+  type OpenApiDocument,
+  type PushTexts,
+} from '../api/index.js';
 export { createCrmNotifier, type CrmNotifier, type CrmNotifierConfig, type CrmNotifierDeps } from '../jobs/index.js';

@@ -1,9 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minorUnits } from '../../src/api/amounts.js';
-import { receiptParamsSchema } from '../../src/api/schemas.js';
-import { receiptPush } from '../../src/api/template-messages.js';
+import { createMerchantApi } from '../../src/api/router.js';
+import { receiptParamsSchema, shippingParamsSchema } from '../../src/api/schemas.js';
+import { receiptPush, shippingPush, type PushTexts } from '../../src/api/template-messages.js';
+import type { Engine } from '../../src/core/engine-types.js';
+import type { InboundEventInput } from '../../src/core/events.js';
+import type { Address } from '../../src/core/ids.js';
+import type { Store } from '../../src/core/store.js';
 import { startFakeGraphApi, type FakeGraphApi, type RecordedRequest } from '../fakes/graph-api.js';
 import { ofKind, startShop, tokens, WebCustomer, type Shop } from './harness.js';
 
@@ -200,5 +207,98 @@ describe('push amounts', () => {
       adjustments: [],
     });
     expect(receipt.text.split('\n')).toEqual(['Order 1001', '2 × Sencha — €19.80', 'Subtotal: €19.80', 'Shipping: €0.00', 'Total: €19.80', 'For: Ana', 'Payment: Cash']);
+  });
+});
+
+/** A shop's own push words (German, amounts as Germans write them). */
+const german: PushTexts = {
+  locale: 'de',
+  order: (orderNumber) => `Bestellung ${orderNumber}`,
+  itemLine: (quantity, title, total) => `${quantity} × ${title}: ${total}`,
+  subtotal: 'Zwischensumme',
+  shipping: 'Versand',
+  tax: 'MwSt.',
+  total: 'Gesamt',
+  recipient: 'Für',
+  address: 'An',
+  payment: 'Zahlung',
+  greeting: (firstName) => `Hallo ${firstName}!`,
+  packageStatus: (packageNumber, status) => `Paket ${packageNumber}: ${status}.`,
+};
+
+describe('push texts', () => {
+  const receiptParams = receiptParamsSchema.parse({
+    recipient_name: 'Ana',
+    order_number: '1001',
+    currency: 'EUR',
+    payment_method: 'Bar',
+    address: { street_1: 'Hauptstraße 1', city: 'Berlin', postal_code: '10115', state: 'BE', country: 'DE' },
+    summary: { shipping_cost: '4.95', total_tax: '1.00', total_cost: '24.75' },
+    elements: [{ title: 'Sencha', price: '9.40', quantity: 2 }],
+  });
+  const shippingParams = shippingParamsSchema.parse({ package_number: '1Z999', package_status: 'Versandt', fb_first_name: 'Ana' });
+
+  it("are today's English when the shop passes none", () => {
+    expect(receiptPush(receiptParams, 0).text.split('\n')).toEqual([
+      'Order 1001',
+      '2 × Sencha — €18.80',
+      'Subtotal: €18.80',
+      'Shipping: €4.95',
+      'Tax: €1.00',
+      'Total: €24.75',
+      'For: Ana',
+      'To: Hauptstraße 1, 10115 Berlin, BE, DE',
+      'Payment: Bar',
+    ]);
+    expect(shippingPush(shippingParams).text).toBe('Hi Ana!\nPackage 1Z999: Versandt.');
+  });
+
+  it("word a receipt's plain lines in the shop's texts and locale", () => {
+    expect(receiptPush(receiptParams, 0, german).text.split('\n')).toEqual([
+      'Bestellung 1001',
+      '2 × Sencha: 18,80\u00a0€',
+      'Zwischensumme: 18,80\u00a0€',
+      'Versand: 4,95\u00a0€',
+      'MwSt.: 1,00\u00a0€',
+      'Gesamt: 24,75\u00a0€',
+      'Für: Ana',
+      'An: Hauptstraße 1, 10115 Berlin, BE, DE',
+      'Zahlung: Bar',
+    ]);
+  });
+
+  it("word a shipping update in the shop's texts", () => {
+    expect(shippingPush(shippingParams, german).text).toBe('Hallo Ana!\nPaket 1Z999: Versandt.');
+  });
+
+  it('reach send_template through createMerchantApi', async () => {
+    const address: Address = { channel: 'web', account: 'shop', user: 'u-de' };
+    const pushed: InboundEventInput[] = [];
+    const store = { findCustomer: async () => ({ id: 1, address, createdAt: 0 }) } as Partial<Store>;
+    const engine = {
+      store,
+      ingest: async (events: readonly InboundEventInput[]) => {
+        pushed.push(...events);
+        return { accepted: events.length, duplicates: 0 };
+      },
+    } as unknown as Engine;
+    const app = express().use(createMerchantApi({ engine, tokens: ['de-token'], channels: ['web'], pushTexts: german }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/send_template`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer de-token' },
+        body: JSON.stringify({
+          request: { method: 'send_template', id: 'push-de-1', template_name: 'Shipping Status Update Push' },
+          recipient: { id: address.user },
+          params: { package_number: '1Z999', package_status: 'Versandt', fb_first_name: 'Ana' },
+        }),
+      });
+      expect(response.status).toBe(200);
+      expect(pushed).toMatchObject([{ type: 'push', id: 'push:push-de-1', address, message: { kind: 'shipping_update', text: 'Hallo Ana!\nPaket 1Z999: Versandt.' } }]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

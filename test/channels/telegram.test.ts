@@ -3,7 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelPlugin } from '../../src/channels/plugin.js';
 import {
   callbackData,
+  checkPreCheckout,
   createTelegramPlugin,
+  defaultPreCheckoutTexts,
   defaultThrottle,
   escapeHtml,
   escapeHtmlAttribute,
@@ -13,6 +15,7 @@ import {
   renderTelegram,
   resolveCallbackData,
   toDeliveryError,
+  type PreCheckoutTexts,
   type TelegramConfig,
 } from '../../src/channels/telegram/index.js';
 import { DeliveryError } from '../../src/core/errors.js';
@@ -535,6 +538,19 @@ describe('sending through the Bot API', () => {
   });
 });
 
+/** A shop's own pre-checkout refusals (German). */
+const german: PreCheckoutTexts = {
+  unavailable: 'Diese Bestellung gibt es nicht mehr.',
+  alreadyPaid: 'Diese Bestellung ist schon bezahlt.',
+  totalChanged: 'Der Betrag hat sich geändert; bitte fordere eine neue Rechnung an.',
+  paymentsUnavailable: 'Zahlungen sind nicht möglich.',
+  tryAgain: 'Bitte versuche es gleich noch einmal.',
+};
+
+/** Order 1001, open and unpaid, for 25.00 USD, unless `over` says otherwise. */
+const openOrder = (over: Partial<OrderRecord>): OrderRecord =>
+  ({ id: 1001, customer: address, customerId: 1, status: 0, paid: false, total: 2500, currency: 'USD', data: {}, createdAt: 0, updatedAt: 0, ...over }) as OrderRecord;
+
 describe('the Telegram webhook', () => {
   let fake: FakeTelegram;
   afterEach(() => fake.close());
@@ -593,6 +609,48 @@ describe('the Telegram webhook', () => {
       await fake.close();
     }
     fake = await startFakeTelegram();
+  });
+
+  it('answers a refused pre-checkout query in the words given to createTelegramPlugin', async () => {
+    const answerTo = async (id: string, config: Partial<TelegramConfig>, store: Store) => {
+      const { webhook } = await webhookOf({ preCheckoutTexts: german, ...config }, store);
+      const update = { ...fixture('pre_checkout_query'), pre_checkout_query: { ...(fixture('pre_checkout_query').pre_checkout_query as object), id } };
+      fake.push(update);
+      webhook.parse(update, now);
+      const answer = await fake.waitFor(() => fake.calls('answerPreCheckoutQuery')[0], 'the pre-checkout answer');
+      await fake.close();
+      return answer;
+    };
+    const paid = await answerTo('pcq-de-paid', { paymentToken: 'provider-token' }, stubStore({ orders: [openOrder({ paid: true })] }));
+    expect(paid.body).toMatchObject({ pre_checkout_query_id: 'pcq-de-paid', ok: false, error_message: german.alreadyPaid });
+    expect(paid.status).toBe(200);
+    const noToken = await answerTo('pcq-de-off', {}, stubStore({ orders: [openOrder({})] }));
+    expect(noToken.body).toMatchObject({ ok: false, error_message: german.paymentsUnavailable });
+    const failing = { getOrder: () => Promise.reject(new Error('the store is down')) } as unknown as Store;
+    const broken = await answerTo('pcq-de-down', { paymentToken: 'provider-token' }, failing);
+    expect(broken.body).toMatchObject({ ok: false, error_message: german.tryAgain });
+    fake = await startFakeTelegram();
+  });
+});
+
+describe('the pre-checkout refusals', () => {
+  const query = { invoicePayload: 'order:1001', currency: 'USD', totalAmount: 2500 };
+  const refusal = (record: OrderRecord | undefined, texts?: PreCheckoutTexts) => checkPreCheckout(query, stubStore({ orders: record ? [record] : [] }), texts);
+
+  it("are today's English when the shop passes none", async () => {
+    expect(await refusal(undefined)).toEqual({ ok: false, error_message: 'This order is no longer available.' });
+    expect(await refusal(openOrder({ status: 50 }))).toEqual({ ok: false, error_message: 'This order is no longer available.' });
+    expect(await refusal(openOrder({ paid: true }))).toEqual({ ok: false, error_message: 'This order is already paid.' });
+    expect(await refusal(openOrder({ total: 2400 }))).toEqual({ ok: false, error_message: 'The order total has changed; please ask for a new invoice.' });
+    expect(defaultPreCheckoutTexts.paymentsUnavailable).toBe('Payments are not available.');
+    expect(defaultPreCheckoutTexts.tryAgain).toBe('Please try again in a moment.');
+  });
+
+  it('are the texts the shop passed, one for each refusal', async () => {
+    expect(await refusal(undefined, german)).toEqual({ ok: false, error_message: german.unavailable });
+    expect(await refusal(openOrder({ paid: true }), german)).toEqual({ ok: false, error_message: german.alreadyPaid });
+    expect(await refusal(openOrder({ currency: 'EUR' }), german)).toEqual({ ok: false, error_message: german.totalChanged });
+    expect(await refusal(openOrder({}), german)).toEqual({ ok: true });
   });
 });
 

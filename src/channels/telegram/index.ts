@@ -2,7 +2,15 @@
 export { buttonsOf, callbackData, fitsCallbackData, maxCallbackDataBytes, resolveCallbackData, type ResolvedChoice } from './callback-data.js';
 export { escapeHtml, escapeHtmlAttribute, truncate } from './html.js';
 export { parseUpdate, type TelegramInput } from './parse-update.js';
-export { checkPreCheckout, orderIdOfInvoice, renderInvoice, type PreCheckout, type TelegramInvoice } from './payments.js';
+export {
+  checkPreCheckout,
+  defaultPreCheckoutTexts,
+  orderIdOfInvoice,
+  renderInvoice,
+  type PreCheckout,
+  type PreCheckoutTexts,
+  type TelegramInvoice,
+} from './payments.js';
 export { renderTelegram, telegramLimits, type TelegramCall } from './render.js';
 export { redactToken, toDeliveryError } from './send-errors.js';
 export { createTelegramPlugin, defaultThrottle, type TelegramConfig } from './telegram-plugin.js';

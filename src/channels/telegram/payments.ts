@@ -49,22 +49,51 @@ export interface PreCheckout {
 }
 
 /**
+ * What the customer reads in Telegram's payment form when the payment is refused. A shop
+ * rewords or translates them by passing its own to `createTelegramPlugin` (`preCheckoutTexts`).
+ */
+export interface PreCheckoutTexts {
+  /** The order is gone, cancelled or refunded. */
+  readonly unavailable: string;
+  readonly alreadyPaid: string;
+  /** The invoice's amount or currency is no longer the order's. */
+  readonly totalChanged: string;
+  /** The bot has no payment provider token. */
+  readonly paymentsUnavailable: string;
+  /** The order could not be checked just now. */
+  readonly tryAgain: string;
+}
+
+/** The English refusals a pre-checkout query is answered with unless the shop passes its own. */
+export const defaultPreCheckoutTexts: PreCheckoutTexts = {
+  unavailable: 'This order is no longer available.',
+  alreadyPaid: 'This order is already paid.',
+  totalChanged: 'The order total has changed; please ask for a new invoice.',
+  paymentsUnavailable: 'Payments are not available.',
+  tryAgain: 'Please try again in a moment.',
+};
+
+/**
  * Whether Telegram may take the payment: the order still exists, is neither paid nor
- * cancelled nor refunded, and the amount and currency are the order's. The error text is
- * shown to the customer.
+ * cancelled nor refunded, and the amount and currency are the order's. The error text,
+ * from `texts`, is shown to the customer.
+ * @example
+ * await checkPreCheckout(query, store, { ...defaultPreCheckoutTexts, alreadyPaid: 'Diese Bestellung ist schon bezahlt.' })
+ * // { ok: false, error_message: 'Diese Bestellung ist schon bezahlt.' } for a paid order
  */
 export async function checkPreCheckout(
   query: PreCheckout,
   store: Pick<Store, 'getOrder'>,
+  texts: PreCheckoutTexts = defaultPreCheckoutTexts,
 ): Promise<{ ok: true } | { ok: false; error_message: string }> {
   const id = orderIdOfInvoice(query.invoicePayload);
   const order = id === null ? null : await store.getOrder(id);
   if (!order || order.status === orderStatus.cancelled || order.status === orderStatus.refundIssued) {
-    return { ok: false, error_message: 'This order is no longer available.' };
+    return { ok: false, error_message: texts.unavailable };
   }
-  if (order.paid) return { ok: false, error_message: 'This order is already paid.' };
+  if (order.paid) return { ok: false, error_message: texts.alreadyPaid };
   if (order.total !== query.totalAmount || order.currency.toUpperCase() !== query.currency.toUpperCase()) {
-    return { ok: false, error_message: 'The order total has changed; please ask for a new invoice.' };
+    return { ok: false, error_message: texts.totalChanged };
   }
   return { ok: true };
 }

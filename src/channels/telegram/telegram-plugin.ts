@@ -10,7 +10,7 @@ import type { ChannelDeps, ChannelPlugin } from '../plugin.js';
 import { resolveCallbackData } from './callback-data.js';
 import { createLongPolling } from './long-polling.js';
 import { parseUpdate, type TelegramInput } from './parse-update.js';
-import { checkPreCheckout } from './payments.js';
+import { checkPreCheckout, defaultPreCheckoutTexts, type PreCheckoutTexts } from './payments.js';
 import { renderTelegram, type TelegramCall } from './render.js';
 import { redactToken, toDeliveryError } from './send-errors.js';
 import { createThrottle, defaultThrottle, type TelegramThrottle } from './throttle.js';
@@ -35,6 +35,8 @@ export interface TelegramConfig {
   readonly throttle?: TelegramThrottle;
   /** How long `start()` waits for the Bot API before going on in the background, ms (10 s by default). */
   readonly startWaitMs?: number;
+  /** What a refused pre-checkout query tells the customer; `defaultPreCheckoutTexts` (English) by default. */
+  readonly preCheckoutTexts?: PreCheckoutTexts;
 }
 
 export { defaultThrottle };
@@ -59,6 +61,7 @@ type PayloadEvent = Extract<InboundEventInput, { type: 'payload' }>;
  */
 export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps): ChannelPlugin {
   const { token, paymentToken } = config;
+  const preCheckoutTexts = config.preCheckoutTexts ?? defaultPreCheckoutTexts;
   const bot = new Bot(token, {
     ...(config.botInfo ? { botInfo: config.botInfo } : {}),
     // Not closed by `stop()`: the engine may still drain sends; idle sockets do not hold the process.
@@ -84,9 +87,11 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
         return input.event ? withResolvedPayload(input.event) : null;
       case 'pre_checkout':
         if (firstTime(`pre:${input.queryId}`)) {
-          const checked = paymentToken ? checkPreCheckout(input.query, deps.store) : Promise.resolve({ ok: false as const, error_message: 'Payments are not available.' });
+          const checked = paymentToken
+            ? checkPreCheckout(input.query, deps.store, preCheckoutTexts)
+            : Promise.resolve({ ok: false as const, error_message: preCheckoutTexts.paymentsUnavailable });
           checked
-            .catch(() => ({ ok: false as const, error_message: 'Please try again in a moment.' }))
+            .catch(() => ({ ok: false as const, error_message: preCheckoutTexts.tryAgain }))
             .then((verdict) => bot.api.answerPreCheckoutQuery(input.queryId, verdict.ok, verdict.ok ? {} : { error_message: verdict.error_message }))
             .catch((error) => log(error, 'could not answer a pre-checkout query'));
         }
