@@ -122,6 +122,8 @@ export function checkReachability(machine: AnyStateMachine, options: Reachabilit
     transition(visit: Visit, event: EventObject): Visit {
       try {
         const [next, actions] = transition(machine, visit.snapshot, event);
+        // An event no transition takes (the same snapshot back, nothing to do): nothing new here.
+        if (next === visit.snapshot && actions.length === 0) return visit;
         if (next.status === 'error') {
           problems.add(`${activePaths(visit.snapshot.value).at(-1) ?? '(root)'}: ${describeEvent(event)} failed: ${String(next.error)}`);
           return visit;
@@ -149,7 +151,7 @@ export function checkReachability(machine: AnyStateMachine, options: Reachabilit
       },
       events: ({ snapshot, choices }) => {
         if (snapshot.status !== 'active') return [];
-        return options.events(choices, snapshot).filter((event) => snapshot.can(event));
+        return options.events(choices, snapshot);
       },
     });
     for (const path of paths) {
