@@ -75,6 +75,32 @@ describe('checkReachability', () => {
       { path: 'done', steps: ['payload "go"', 'text "hello"'] },
     ]);
   });
+
+  it('taps the buttons of a step that only replies (the snapshot stays the same)', () => {
+    // `help` changes nothing but offers a button: XState answers the very same snapshot.
+    const helpful = setup({
+      types: { events: {} as Event, emitted: {} as { type: 'reply'; message: unknown } },
+    }).createMachine({
+      initial: 'menu',
+      states: {
+        menu: {
+          on: {
+            text: { actions: emit({ type: 'reply', message: { kind: 'text', text: 'Need a hand?', quickReplies: [{ title: 'Agent', payload: 'agent' }] } }) },
+            payload: { target: 'agent' },
+          },
+        },
+        agent: {},
+      },
+    });
+    const { states } = checkReachability(helpful, {
+      input: undefined,
+      events: (choices) => [{ type: 'text', text: 'help' }, ...choices.map((choice) => ({ type: 'payload', payload: choice.payload }))],
+    });
+    expect(states).toEqual([
+      { path: 'menu', steps: [] },
+      { path: 'agent', steps: ['text "help"', 'payload "agent"'] },
+    ]);
+  });
 });
 
 describe('contextShape', () => {
