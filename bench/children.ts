@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,6 +8,24 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (bench/ is one level down). */
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '../..');
+
+/** What `npm start` runs once it has built: the compiled server. */
+export const serverEntry = ['dist/src/cli.js', 'start'] as const;
+
+/**
+ * Builds the server as `npm start` does before it starts it (`tsc -p tsconfig.build.json`,
+ * incremental: a few seconds when nothing changed), so the bench measures what users run.
+ * Throws with tsc's output when the build fails.
+ */
+export function buildServer(): void {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const output = (error as { stdout?: string }).stdout ?? '';
+    throw new Error(`the build failed (npm run build):\n${output.trim() || String(error)}`);
+  }
+}
 
 /** A process the bench started: a server under test or the fake platform. */
 export interface Child {

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { freePort, machineBusyMs, startChild, type Child } from './children.js';
+import { freePort, machineBusyMs, serverEntry, startChild, type Child } from './children.js';
 import type { FakeControl } from './fake-control.js';
 import { closedLoop, paced, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
@@ -132,7 +132,7 @@ export function planRows(options: BenchOptions): RowPlan[] {
   return rows.filter((row) => options.only.some((word) => row.id.toLowerCase().includes(word.toLowerCase())));
 }
 
-/** Starts the row's server: the baseline, or orderly's real entry (the same as `npm start`). */
+/** Starts the row's server: the baseline, or orderly's real entry (compiled, as `npm start` runs it; see `buildServer`). */
 async function startServer(plan: RowPlan, context: RowContext, databaseUrl: string): Promise<Child> {
   const { options, fakeUrl } = context;
   if (plan.server === 'baseline') {
@@ -153,7 +153,7 @@ async function startServer(plan: RowPlan, context: RowContext, databaseUrl: stri
   const profile = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfDir, plan.id)}`] : [];
   return startChild({
     name: `orderly (${plan.id})`,
-    args: [...profile, '--import', 'tsx', 'src/cli.ts', 'start'],
+    args: [...profile, ...serverEntry],
     env,
     // LOG_LEVEL=warn hides the "listening" line: the port is chosen here and polled.
     ready: { kind: 'poll', url: `http://127.0.0.1:${port}`, path: '/healthz' },

@@ -2,15 +2,15 @@
  * `npm run bench`: orderly under load, end to end, next to a baseline of the same machine.
  *
  * Starts the fake platform (bench/fake-platform.ts) in its own process, then for each row
- * starts the server under test as a child process (orderly through its real entry, the
- * same as `npm start`; or bench/baseline.ts), warms it up, drives it over loopback with
+ * starts the server under test as a child process (orderly through its real entry, built
+ * and run compiled as `npm start` does; or bench/baseline.ts), warms it up, drives it over loopback with
  * signed webhooks (bench/load.ts), waits for every reply to reach the fake, and measures.
  * Prints one table and writes bench/results.json. Options: `npm run bench -- --help`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { isMain, startChild } from './children.js';
+import { buildServer, isMain, startChild } from './children.js';
 import { fakeControl } from './fake-control.js';
 import { parseBenchOptions, usage, UsageError, type BenchOptions } from './options.js';
 import { benchResults, formatTable, type BenchResults } from './report.js';
@@ -26,6 +26,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
   const plans = planRows(options);
   if (plans.length === 0) throw new UsageError(`--only ${options.only.join(',')} matches no row`);
+  if (plans.some((plan) => plan.server === 'orderly')) {
+    log('building the server (npm run build), as npm start does');
+    buildServer();
+  }
   const dir = mkdtempSync(join(tmpdir(), 'orderly-bench-'));
   const fakeProcess = await startChild({ name: 'fake platform', args: ['--import', 'tsx', 'bench/fake-platform.ts'], env: process.env, ready: { kind: 'log' } });
   const rounds: RowResult[][] = [];
