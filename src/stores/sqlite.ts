@@ -18,6 +18,7 @@ import {
 import { leasePair, LocalLeases } from './local-leases.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { toCustomer, toOrder as toOrderRecord, toOutbox as toOutboxRecord, toTask } from './rows.js';
+import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.js';
 import { migrate } from './sqlite/migrate.js';
 import {
   prepareStatements,
@@ -31,7 +32,18 @@ export interface SqliteStoreOptions {
   readonly clock?: () => number;
   /** How long a write waits for another process's write lock before failing. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Who copies the write-ahead log back into the database file: a thread of the store's own
+   * (`background`, the default for a file: the event loop never waits for it), or the
+   * commit that fills the log past 1,000 pages, as SQLite does by default (`inline`; always
+   * for `:memory:`).
+   */
+  readonly checkpoint?: 'background' | 'inline';
 }
+
+// With a background checkpointer, the log pages after which a commit checkpoints anyway: a
+// backstop that bounds the log (about 40 MB) should the thread fall behind or fail.
+const backstopPages = 10_000;
 
 const conflict: CommitResult = Object.freeze({ ok: false, reason: 'conflict' });
 const leaseLost: CommitResult = Object.freeze({ ok: false, reason: 'lease' });
@@ -43,7 +55,8 @@ const leasePage = 500;
 /**
  * The embedded store: one SQLite file in WAL mode, migrated on open. Every batch
  * (`append`, `commit`, `fireDueTasks`, `markSent`) is one IMMEDIATE transaction, so the
- * engine's group commit costs one WAL write per batch. Failures reject with
+ * engine's group commit costs one WAL write per batch; a thread of the store's own copies
+ * the WAL back into the file (see `checkpoint`). Failures reject with
  * `EngineError('STORE')`; a rejected batch has written nothing.
  * @example
  * const store = openSqliteStore('./data/orderly.db');
@@ -52,7 +65,8 @@ const leasePage = 500;
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   const clock = options.clock ?? Date.now;
-  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+  const inMemory = path === ':memory:' || path === '';
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   let s: Statements;
   try {
@@ -65,6 +79,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   } catch (error) {
     db.close();
     throw toEngineError(error, 'STORE');
+  }
+  let checkpointer: Checkpointer | undefined;
+  if (!inMemory && (options.checkpoint ?? 'background') === 'background') {
+    db.pragma(`wal_autocheckpoint = ${backstopPages}`);
+    checkpointer = startCheckpointer(path);
   }
 
   function insertEvent(event: InboundEvent, at: number): InboxItem | null {
@@ -292,10 +311,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         }),
       ),
 
-    close: () =>
-      guard(() => {
+    close: async () => {
+      // The checkpointer first: the last connection to close checkpoints and removes the log.
+      await checkpointer?.close();
+      return guard(() => {
         if (db.open) db.close();
-      }),
+      });
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -79,5 +79,43 @@ describe('sqlite store on disk', () => {
     db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(9_999, 'future', 0);
     db.close();
     expect(() => openSqliteStore(path)).toThrow(/newer/);
+  });
+});
+
+describe('sqlite store checkpoints on a thread of its own', () => {
+  // About 300 pages of events: a log far below the 1,000 pages after which SQLite's own
+  // checkpoint runs in the writer's commit.
+  const events = Array.from({ length: 300 }, (_, i) => ({ type: 'text' as const, id: `e${i}`, key, at: i, address: alice, text: 'x'.repeat(3_000) }));
+
+  it('copies what the writer committed into the database file, while the writer never checkpoints', async () => {
+    const inlinePath = join(freshDir(), 'inline.db');
+    const inline = openSqliteStore(inlinePath, { checkpoint: 'inline' });
+    const inlineSize = statSync(inlinePath).size;
+    await inline.append(events);
+    expect(statSync(inlinePath).size).toBe(inlineSize);
+    await inline.close();
+
+    const path = join(freshDir(), 'background.db');
+    const store = openSqliteStore(path);
+    const size = statSync(path).size;
+    await store.append(events);
+    await expect.poll(() => statSync(path).size, { timeout: 10_000 }).toBeGreaterThan(size + 300 * 3_000);
+    expect(await store.pending(0, 1_000)).toHaveLength(300);
+    await store.close();
+  });
+
+  it('stops the thread on close, so the store is the last connection out and removes the log', async () => {
+    const path = join(freshDir(), 'orderly.db');
+    const store = openSqliteStore(path);
+    const size = statSync(path).size;
+    await store.append(events);
+    // The thread has checkpointed: its connection is open on the log.
+    await expect.poll(() => statSync(path).size, { timeout: 10_000 }).toBeGreaterThan(size);
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const again = openSqliteStore(path);
+    expect(await again.pending(0, 1_000)).toHaveLength(300);
+    await again.close();
   });
 });
