@@ -1,9 +1,15 @@
 import { createMessengerPlugin } from '../channels/messenger/index.js';
 import type { ChannelDeps, ChannelPlugin } from '../channels/plugin.js';
-import { createTelegramPlugin, defaultThrottle } from '../channels/telegram/index.js';
+import { createTelegramPlugin, defaultThrottle, type PreCheckoutTexts } from '../channels/telegram/index.js';
 import { createWhatsAppPlugin } from '../channels/whatsapp/index.js';
 import type { TemplateConfig } from '../channels/graph/index.js';
 import type { Config, Templates } from './config.js';
+
+/** What the configuration does not say about the channels. */
+export interface ChannelPluginOptions {
+  /** Telegram's pre-checkout refusals, reworded or translated (English by default). */
+  readonly preCheckoutTexts?: PreCheckoutTexts;
+}
 
 /**
  * The platform channels the configuration switches on: Messenger with a page token,
@@ -13,7 +19,7 @@ import type { Config, Templates } from './config.js';
  * const plugins = createChannelPlugins(config, { store, logger });
  * createEngine({ store, flows, services, channels: plugins.map((plugin) => plugin.channel) });
  */
-export function createChannelPlugins(config: Config, deps: ChannelDeps): ChannelPlugin[] {
+export function createChannelPlugins(config: Config, deps: ChannelDeps, options: ChannelPluginOptions = {}): ChannelPlugin[] {
   const { meta, messenger, whatsapp, telegram } = config;
   const graph = {
     graphApiUrl: meta.graphApiUrl,
@@ -48,6 +54,7 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps): Channel
           ...(telegram.webhookSecret ? { webhookSecret: telegram.webhookSecret } : {}),
           ...(telegram.paymentToken ? { paymentToken: telegram.paymentToken } : {}),
           throttle: { ...defaultThrottle, perSecond: telegram.maxPerSecond },
+          ...(options.preCheckoutTexts ? { preCheckoutTexts: options.preCheckoutTexts } : {}),
         },
         deps,
       ),

@@ -11,7 +11,7 @@ export { createMetrics, type Metrics, type MetricsOptions } from './metrics.js';
 export { openStore, startServer, type RunningServer, type StartOptions } from './start-server.js';
 export { createWebRoutes, type WebLogEntry, type WebRoutesOptions } from './web-routes.js';
 export { createWebhookRoutes, type WebhookRoutesOptions } from './webhook-routes.js';
-export { createChannelPlugins } from './channel-plugins.js';
+export { createChannelPlugins, type ChannelPluginOptions } from './channel-plugins.js';
 export {
   createMerchantApi,
   defaultPushTexts,

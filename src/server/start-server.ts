@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Router } from 'express';
-import { createShopServices, shopFlows } from '../../flows/index.js';
+import { createShopServices, shopFlows, type Texts } from '../../flows/index.js';
 import { createWebChannel } from '../channels/web/index.js';
 import { loadCatalogFile } from '../commerce/index.js';
 import { createEngine } from '../core/engine.js';
@@ -13,6 +13,8 @@ import { createMemoryStore } from '../stores/memory.js';
 import { openSqliteStore } from '../stores/sqlite.js';
 import type { ChannelPlugin } from '../channels/plugin.js';
 import { createMerchantApi } from '../api/router.js';
+import type { PushTexts } from '../api/template-messages.js';
+import type { PreCheckoutTexts } from '../channels/telegram/index.js';
 import { createCrmNotifier, type CrmNotifier } from '../jobs/crm-notifier.js';
 import { createApp } from './app.js';
 import { createChannelPlugins } from './channel-plugins.js';
@@ -28,6 +30,15 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** More route modules, mounted before the error handler (see `createApp`). */
   readonly routes?: readonly Router[];
+  /**
+   * The words of the shop flow (`defaultTexts` of `orderly/flows`, in English by default):
+   * pass a translation to sell in another language.
+   */
+  readonly texts?: Texts;
+  /** Telegram's pre-checkout refusals (`defaultPreCheckoutTexts` of `orderly/telegram`). */
+  readonly preCheckoutTexts?: PreCheckoutTexts;
+  /** The merchant API's plain receipt and shipping lines, with their locale (`defaultPushTexts`). */
+  readonly pushTexts?: PushTexts;
 }
 
 /** A server that `startServer` started. */
@@ -91,11 +102,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : undefined;
   let server: Server;
   try {
-    plugins = createChannelPlugins(config, { store, logger, ignored: metrics.ignored });
+    plugins = createChannelPlugins(
+      config,
+      { store, logger, ignored: metrics.ignored },
+      options.preCheckoutTexts ? { preCheckoutTexts: options.preCheckoutTexts } : {},
+    );
     const started = createEngine({
       store,
       flows: shopFlows,
-      services: createShopServices(catalog, undefined, {
+      services: createShopServices(catalog, options.texts, {
         payInChat: plugins.filter((plugin) => plugin.payments).map((plugin) => plugin.channel.name),
       }),
       channels: [web.channel, ...plugins.map((plugin) => plugin.channel)],
@@ -119,6 +134,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       rateLimit: config.api.rateLimit,
       channels: [...plugins.map((plugin) => plugin.channel.name), web.channel.name],
       logger,
+      ...(options.pushTexts ? { pushTexts: options.pushTexts } : {}),
     });
     const app = createApp({
       engine: started,

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { texts } from '../../flows/messages.js';
+import { defaultTexts, texts } from '../../flows/messages.js';
+import { defaultPushTexts } from '../../src/api/template-messages.js';
+import { defaultPreCheckoutTexts } from '../../src/channels/telegram/payments.js';
 import { loadConfig } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/index.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server/index.js';
 import { startFakeTelegram, telegramUpdates, type FakeTelegram, type SentMessage } from '../fakes/telegram-api.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orderly-telegram-e2e-'));
@@ -23,7 +25,11 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(mode: 'webhook' | 'polling', extra: Record<string, string> = {}): Promise<{ fake: FakeTelegram; server: RunningServer }> {
+async function start(
+  mode: 'webhook' | 'polling',
+  extra: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<{ fake: FakeTelegram; server: RunningServer }> {
   fake = await startFakeTelegram();
   server = await startServer(
     loadConfig({
@@ -38,6 +44,7 @@ async function start(mode: 'webhook' | 'polling', extra: Record<string, string> 
       TELEGRAM_API_ROOT: fake.apiRoot,
       ...extra,
     }),
+    options,
   );
   return { fake, server };
 }
@@ -178,6 +185,45 @@ describe('Telegram payments through the real server', () => {
     fake.push(telegramUpdates.successfulPayment(777002, invoice, 'charge-1'));
     const thanks = await ana.next((message) => message.text?.includes('payment') ?? false, 'the payment confirmation');
     expect(thanks.text).toBe(texts.paymentReceived(orderId, '€19.00'));
+  });
+});
+
+describe("a shop's own words through startServer", () => {
+  it('greets, refuses a payment and pushes a shipping update in them', { timeout: 60_000 }, async () => {
+    const token = 'merchant-de-token';
+    const { fake, server } = await start(
+      'webhook',
+      { TELEGRAM_PAYMENT_TOKEN: 'provider:test-token', MERCHANT_TOKEN: token },
+      {
+        texts: { ...defaultTexts, greeting: () => 'Hallo! Willkommen in unserem Laden.' },
+        preCheckoutTexts: { ...defaultPreCheckoutTexts, unavailable: 'Diese Bestellung gibt es nicht mehr.' },
+        pushTexts: { ...defaultPushTexts, locale: 'de', greeting: (name) => `Hallo ${name}!`, packageStatus: (number, status) => `Paket ${number}: ${status}.` },
+      },
+    );
+    fake.setWebhook(`${server.url}/webhooks/telegram`, secret);
+    const ana = customer(fake, 777003);
+
+    ana.say('hello');
+    expect((await ana.next(() => true, 'the greeting')).text).toBe('Hallo! Willkommen in unserem Laden.');
+
+    fake.push(telegramUpdates.preCheckout(777003, { payload: 'order:999999', currency: 'EUR', total: 100 }, 'pcq-gone'));
+    const [refusal] = await fake.waitFor(() => {
+      const calls = fake.calls('answerPreCheckoutQuery');
+      return calls.length === 1 ? calls : undefined;
+    }, 'the pre-checkout answer', 10_000);
+    expect(refusal!.body).toMatchObject({ pre_checkout_query_id: 'pcq-gone', ok: false, error_message: 'Diese Bestellung gibt es nicht mehr.' });
+
+    const response = await fetch(`${server.url}/api/v1/send_template`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        request: { method: 'send_template', id: 'push-de-1', template_name: 'Shipping Status Update Push' },
+        recipient: { id: '777003' },
+        params: { package_number: '1Z999', package_status: 'Versandt', fb_first_name: 'Ana' },
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect((await ana.next(() => true, 'the shipping update')).text).toContain('Hallo Ana!\nPaket 1Z999: Versandt.');
   });
 });
 
