@@ -52,6 +52,7 @@ export function createChannelPlugins(config: Config, deps: ChannelDeps, options:
           mode: telegram.mode,
           apiRoot: telegram.apiRoot,
           ...(telegram.webhookSecret ? { webhookSecret: telegram.webhookSecret } : {}),
+          ...(telegram.webhookUrl ? { webhookUrl: telegram.webhookUrl } : {}),
           ...(telegram.paymentToken ? { paymentToken: telegram.paymentToken } : {}),
           throttle: { ...defaultThrottle, perSecond: telegram.maxPerSecond },
           ...(options.preCheckoutTexts ? { preCheckoutTexts: options.preCheckoutTexts } : {}),

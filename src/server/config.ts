@@ -51,6 +51,8 @@ export interface Config {
     readonly botToken?: string;
     readonly mode: 'webhook' | 'polling';
     readonly webhookSecret?: string;
+    /** The public URL of `/webhooks/telegram`, registered with `setWebhook` at start. */
+    readonly webhookUrl?: string;
     readonly apiRoot: string;
     readonly paymentToken?: string;
     /** Messages a second the bot sends at most, over all chats (Telegram allows 30). */
@@ -185,6 +187,7 @@ const envSchema = z
     TELEGRAM_WEBHOOK_SECRET: optional(
       z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, { error: 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -' }),
     ),
+    TELEGRAM_WEBHOOK_URL: optional(httpUrl('(the public URL of /webhooks/telegram)')),
     TELEGRAM_API_ROOT: withDefault(httpUrl('(the Bot API root)'), 'https://api.telegram.org'),
     TELEGRAM_PAYMENT_TOKEN: secret,
     TELEGRAM_MAX_PER_SECOND: withDefault(integer(1, 100_000, ' (messages a second over all chats)'), '30'),
@@ -219,6 +222,16 @@ const envSchema = z
     }
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: `must be at least RETRY_BASE_MS (${env.RETRY_BASE_MS})` });
+    }
+    if (env.TELEGRAM_WEBHOOK_URL && env.TELEGRAM_MODE !== 'webhook') {
+      ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_URL'], message: 'needs TELEGRAM_MODE=webhook' });
+    }
+    if (env.TELEGRAM_WEBHOOK_URL && !env.TELEGRAM_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELEGRAM_WEBHOOK_SECRET'],
+        message: 'is required when TELEGRAM_WEBHOOK_URL is set: without it anyone could post updates to the webhook',
+      });
     }
     if (env.WHATSAPP_PHONE_NUMBER_ID && !env.WHATSAPP_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['WHATSAPP_TOKEN'], message: 'is required when WHATSAPP_PHONE_NUMBER_ID is set' });
@@ -278,6 +291,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       botToken: e.TELEGRAM_BOT_TOKEN,
       mode: e.TELEGRAM_MODE,
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
       apiRoot: e.TELEGRAM_API_ROOT,
       paymentToken: e.TELEGRAM_PAYMENT_TOKEN,
       maxPerSecond: e.TELEGRAM_MAX_PER_SECOND,

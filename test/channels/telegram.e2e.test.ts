@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,6 +225,37 @@ describe("a shop's own words through startServer", () => {
     });
     expect(response.status).toBe(200);
     expect((await ana.next(() => true, 'the shipping update')).text).toContain('Hallo Ana!\nPaket 1Z999: Versandt.');
+  });
+});
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe('TELEGRAM_WEBHOOK_URL', () => {
+  it('registers the webhook with its secret at start, and Telegram then posts the updates there', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/webhooks/telegram`;
+    const { fake } = await start('webhook', { PORT: String(port), TELEGRAM_WEBHOOK_URL: url });
+    expect(fake.calls('setWebhook').map((call) => call.body)).toEqual([
+      { url, secret_token: secret, allowed_updates: ['message', 'callback_query', 'pre_checkout_query'] },
+    ]);
+    fake.push(telegramUpdates.text(5252, 'hello'));
+    const reply = await fake.waitFor(() => fake.messagesTo(5252)[0], 'the reply', 15_000);
+    expect(reply.text).toContain('What would you like to do?');
+  });
+
+  it('stops the start with the reason when Telegram refuses the URL', async () => {
+    await expect(start('webhook', { TELEGRAM_WEBHOOK_URL: 'https://shop.invalid/webhooks/telegram' })).rejects.toMatchObject({
+      code: 'CHANNEL',
+      message: expect.stringContaining('bad webhook: Failed to resolve host'),
+    });
   });
 });
 

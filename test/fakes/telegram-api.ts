@@ -203,6 +203,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}) {
     },
     setWebhook: (body) => {
       const url = String(body.url ?? '');
+      // As Telegram answers a host it cannot resolve (the reserved .invalid names here).
+      if (/^https?:\/\/[^/:]+\.invalid(?=[:/]|$)/.test(url)) throw badRequest('bad webhook: Failed to resolve host: Name or service not known');
       webhook = url ? { url, ...(typeof body.secret_token === 'string' ? { secret: body.secret_token } : {}) } : undefined;
       void deliver();
       return true;

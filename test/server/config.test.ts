@@ -65,6 +65,7 @@ describe('loadConfig', () => {
       TELEGRAM_BOT_TOKEN: '123456:ABC-def_ghi',
       TELEGRAM_MODE: 'webhook',
       TELEGRAM_WEBHOOK_SECRET: 'tg_secret-1',
+      TELEGRAM_WEBHOOK_URL: 'https://shop.example.com/webhooks/telegram',
       TELEGRAM_API_ROOT: 'http://127.0.0.1:9001',
       TELEGRAM_PAYMENT_TOKEN: 'pay:token',
       TELEGRAM_MAX_PER_SECOND: '500',
@@ -87,6 +88,7 @@ describe('loadConfig', () => {
       botToken: '123456:ABC-def_ghi',
       mode: 'webhook',
       webhookSecret: 'tg_secret-1',
+      webhookUrl: 'https://shop.example.com/webhooks/telegram',
       apiRoot: 'http://127.0.0.1:9001',
       paymentToken: 'pay:token',
       maxPerSecond: 500,
@@ -162,6 +164,16 @@ describe('loadConfig', () => {
 
   it('refuses a template name the platforms would not accept', () => {
     expect(() => loadConfig({ MESSENGER_RECEIPT_TEMPLATE: 'Order Receipt' })).toThrow(/^MESSENGER_RECEIPT_TEMPLATE must be a template name/);
+  });
+
+  it('registers a Telegram webhook only in webhook mode, and only with a secret', () => {
+    const url = 'https://shop.example.com/webhooks/telegram';
+    expect(failure({ TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: 's' }).message).toMatch(/^TELEGRAM_WEBHOOK_URL needs TELEGRAM_MODE=webhook/);
+    expect(failure({ TELEGRAM_WEBHOOK_URL: url, TELEGRAM_MODE: 'webhook' }).variable).toBe('TELEGRAM_WEBHOOK_SECRET');
+    expect(failure({ TELEGRAM_WEBHOOK_URL: 'shop.example.com/webhooks/telegram', TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: 's' }).variable).toBe(
+      'TELEGRAM_WEBHOOK_URL',
+    );
+    expect(loadConfig({ TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: 's' }).telegram.webhookUrl).toBeUndefined();
   });
 
   it('asks for both WhatsApp credentials', () => {

@@ -1,4 +1,5 @@
 import type { Bot, Transformer } from 'grammy';
+import { allowedUpdates } from './parse-update.js';
 
 /** Takes one batch of updates durably; a rejection leaves the batch unconfirmed. */
 export type TakeBatch = (updates: readonly unknown[]) => Promise<void>;
@@ -51,7 +52,7 @@ export function createLongPolling(bot: Bot, take: TakeBatch): LongPolling {
         running = bot
           .start({
             drop_pending_updates: false,
-            allowed_updates: ['message', 'callback_query', 'pre_checkout_query'],
+            allowed_updates: [...allowedUpdates],
             timeout: timeoutSeconds,
             onStart: () => {
               started = true;

@@ -37,6 +37,9 @@ const updateSchema = z.object({
 });
 
 /** What one update asks of the channel. */
+/** The update types `parseUpdate` reads: what the bot asks Telegram for, polling or webhook. */
+export const allowedUpdates = ['message', 'callback_query', 'pre_checkout_query'] as const;
+
 export type TelegramInput =
   | { readonly kind: 'event'; readonly event: InboundEventInput }
   /** A button press: answered at once; its payload event may hold a stored reference to resolve. */

@@ -9,7 +9,7 @@ import type { OutboundMessage } from '../../core/outbound.js';
 import type { ChannelDeps, ChannelPlugin } from '../plugin.js';
 import { resolveCallbackData } from './callback-data.js';
 import { createLongPolling } from './long-polling.js';
-import { parseUpdate, type TelegramInput } from './parse-update.js';
+import { allowedUpdates, parseUpdate, type TelegramInput } from './parse-update.js';
 import { checkPreCheckout, defaultPreCheckoutTexts, type PreCheckoutTexts } from './payments.js';
 import { renderTelegram, type TelegramCall } from './render.js';
 import { redactToken, toDeliveryError } from './send-errors.js';
@@ -23,6 +23,12 @@ export interface TelegramConfig {
   readonly mode: 'polling' | 'webhook';
   /** Expected `X-Telegram-Bot-Api-Secret-Token`; without it every webhook request is accepted. */
   readonly webhookSecret?: string;
+  /**
+   * Webhook mode: the public URL of the server's `/webhooks/telegram`. `start()` registers it
+   * with `setWebhook` (with `webhookSecret`, and the update types the shop reads), so that
+   * Telegram posts there; without it the operator calls `setWebhook`.
+   */
+  readonly webhookUrl?: string;
   /** The Bot API root without a trailing slash, e.g. `https://api.telegram.org`. */
   readonly apiRoot: string;
   /** The payment provider token: invoices can be sent and pre-checkout queries are answered. */
@@ -177,6 +183,15 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
     }
   }
 
+  /** Points Telegram at the webhook; pending updates stay queued for it (a paid order among them). */
+  async function registerWebhook(url: string): Promise<void> {
+    await bot.api.setWebhook(url, {
+      allowed_updates: [...allowedUpdates],
+      ...(config.webhookSecret ? { secret_token: config.webhookSecret } : {}),
+    });
+    deps.logger.info({ channel: 'telegram', url }, 'Telegram webhook registered');
+  }
+
   return {
     channel,
     payments: paymentToken !== undefined,
@@ -185,6 +200,7 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
       ingest = ingestEvents;
       const ready = (async () => {
         await bot.init();
+        if (config.mode === 'webhook' && config.webhookUrl) await registerWebhook(config.webhookUrl);
         await polling?.start({
           timeoutSeconds: config.pollTimeoutSeconds ?? 30,
           onStopped: (error) => deps.logger.error({ channel: 'telegram', err: describe(error, token) }, 'long polling stopped'),
