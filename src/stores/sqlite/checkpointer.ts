@@ -4,8 +4,8 @@ import { Worker } from 'node:worker_threads';
 /**
  * The checkpointer's thread: its own connection to the file, running PASSIVE checkpoints
  * (copying committed WAL frames into the database file) without ever taking the write lock.
- * Right after one that copied something it goes again, so it keeps up with the writer;
- * otherwise it looks again after `idleMs`. Plain CommonJS in a string, so it runs the same
+ * After one that copied something it goes again 10 ms later, so it keeps up with the
+ * writer; otherwise it looks again after `idleMs`. Plain CommonJS in a string, so it runs the same
  * under tsx and compiled, and loads only the driver.
  */
 const source = `
