@@ -4,9 +4,11 @@ import { Worker } from 'node:worker_threads';
 /**
  * The checkpointer's thread: its own connection to the file, running PASSIVE checkpoints
  * (copying committed WAL frames into the database file) without ever taking the write lock.
- * After one that copied something it goes again 10 ms later, so it keeps up with the
- * writer; otherwise it looks again after `idleMs`. Plain CommonJS in a string, so it runs the same
- * under tsx and compiled, and loads only the driver.
+ * After one that copied something it goes again `busyMs` later, otherwise after `idleMs`:
+ * often enough to keep the log far below the writer's backstop, seldom enough that a page
+ * the writer changes again and again is copied (and the file synced) once per round, not
+ * once per commit. Plain CommonJS in a string, so it runs the same under tsx and compiled,
+ * and loads only the driver.
  */
 const source = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -24,7 +26,7 @@ const tick = () => {
   } catch {
     // Busy or failing: the writer's own checkpoints (wal_autocheckpoint) still bound the WAL.
   }
-  timer = setTimeout(tick, progressed ? 10 : workerData.idleMs);
+  timer = setTimeout(tick, progressed ? workerData.busyMs : workerData.idleMs);
 };
 timer = setTimeout(tick, workerData.idleMs);
 parentPort.once('message', () => {
@@ -49,9 +51,9 @@ export interface Checkpointer {
  * little left to copy.
  * @example const checkpointer = startCheckpointer('./data/orderly.db'); await checkpointer.close();
  */
-export function startCheckpointer(path: string, idleMs = 200): Checkpointer {
+export function startCheckpointer(path: string, { busyMs = 100, idleMs = 500 } = {}): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(source, { eval: true, workerData: { driver, path, idleMs } });
+  const worker = new Worker(source, { eval: true, workerData: { driver, path, busyMs, idleMs } });
   let exited = false;
   const exit = new Promise<void>((resolve) =>
     worker.once('exit', () => {
