@@ -452,6 +452,21 @@ describe('sending through the Bot API', () => {
     expect(error.message).toContain('bot was blocked by the user');
   });
 
+  it('follows a group that became a supergroup, and sends there from then on', async () => {
+    const group = -4_001;
+    const supergroup = -1_000_000_004_001;
+    fake.upgrade(group, supergroup);
+    expect(await send(group, { kind: 'products', text: 'Mugs', products: [card(), card({ id: 'b' })] }, 71)).toEqual({ platformId: '3' });
+    expect(fake.messagesTo(supergroup).map((m) => (m.photo ? 'photo' : 'text'))).toEqual(['text', 'photo', 'photo']);
+    expect(fake.messagesTo(group)).toEqual([]);
+    const refused = () => [...fake.calls('sendMessage'), ...fake.calls('sendPhoto')].filter((call) => call.status === 400).length;
+    expect(refused()).toBe(1);
+
+    expect(await send(group, { kind: 'text', text: 'again' }, 72)).toEqual({ platformId: '4' });
+    expect(fake.messagesTo(supergroup).at(-1)?.text).toBe('again');
+    expect(refused()).toBe(1);
+  });
+
   it('fails for good when the chat does not exist', async () => {
     fake.fail('sendMessage', { kind: 'chat_not_found' });
     const error = await failure(send(nextChat++, { kind: 'text', text: 'x' }));

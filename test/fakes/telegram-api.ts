@@ -97,6 +97,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}) {
   const queue: Update[] = [];
   const chats = new Map<number, SentMessage[]>();
   const blocked = new Set<number>();
+  const upgraded = new Map<number, number>();
   const openQueries = new Set<string>();
   const answeredQueries = new Set<string>();
   let nextUpdateId = 815_000_200;
@@ -110,6 +111,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}) {
     const id = Number(body.chat_id);
     if (!Number.isSafeInteger(id) || id === 0) throw badRequest('chat not found');
     if (blocked.has(id)) throw failures.blocked();
+    const supergroup = upgraded.get(id);
+    if (supergroup !== undefined) throw new ApiError(400, 'Bad Request: group chat was upgraded to a supergroup chat', { migrate_to_chat_id: supergroup });
     return id;
   };
   const store = (chatId: number, fields: Partial<SentMessage>): SentMessage => {
@@ -352,6 +355,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}) {
     },
     /** The chat blocked the bot: every send to it answers 403. */
     block: (chatId: number) => void blocked.add(chatId),
+    /** The group became a supergroup: every send to it answers 400 with `migrate_to_chat_id`. */
+    upgrade: (groupId: number, supergroupId: number) => void upgraded.set(groupId, supergroupId),
     /** Updates below this id were confirmed by a `getUpdates` offset. */
     get confirmedBelow() {
       return confirmedBelow;

@@ -145,18 +145,33 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
   };
 
   const progress = new Map<number, number>();
+  // Groups that became supergroups (channels.md A.6): their messages go to the new chat id.
+  const supergroups = new Map<number, number>();
   const channel: Channel = {
     name: 'telegram',
     async send(to, message, context) {
-      const calls = callsFor(message, Number(to.user), context.outboxId);
+      const chatId = Number(to.user);
+      let target = supergroups.get(chatId) ?? chatId;
+      let calls = callsFor(message, target, context.outboxId);
       // A message of several calls that failed part-way resumes where it stopped.
       let done = progress.get(context.outboxId) ?? 0;
       let last: { message_id: number } | undefined;
+      let hops = 0;
       try {
-        for (; done < calls.length; done++) {
-          last = await execute(calls[done]!);
-          progress.set(context.outboxId, done + 1);
-          if (progress.size > 1_000) progress.delete(progress.keys().next().value!);
+        while (done < calls.length) {
+          try {
+            last = await execute(calls[done]!);
+          } catch (error) {
+            const moved = movedTo(error);
+            if (moved === undefined || moved === target || ++hops > 3) throw error;
+            remember(supergroups, chatId, moved, 10_000);
+            deps.logger.info({ channel: 'telegram', chat: chatId, supergroup: moved }, 'the group became a supergroup: sending there');
+            target = moved;
+            calls = callsFor(message, target, context.outboxId);
+            continue;
+          }
+          done++;
+          remember(progress, context.outboxId, done, 1_000);
         }
       } catch (error) {
         const failure = toDeliveryError(error, token);
@@ -225,6 +240,19 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
       await polling?.stop();
     },
   };
+}
+
+/** The new chat id of a group that became a supergroup, from a Bot API error that says so. */
+function movedTo(error: unknown): number | undefined {
+  const id = error instanceof GrammyError ? error.parameters.migrate_to_chat_id : undefined;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** Sets `key` in a map that keeps its newest `capacity` entries. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, capacity: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > capacity) map.delete(map.keys().next().value!);
 }
 
 /** Constant-time comparison of the secret header; digests first, so lengths do not leak. */
