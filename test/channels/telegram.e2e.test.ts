@@ -241,14 +241,22 @@ function freePort(): Promise<number> {
 describe('TELEGRAM_WEBHOOK_URL', () => {
   it('registers the webhook with its secret at start, and Telegram then posts the updates there', async () => {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}/webhooks/telegram`;
-    const { fake } = await start('webhook', { PORT: String(port), TELEGRAM_WEBHOOK_URL: url });
+    // A query the route ignores; a key in it stays out of the log.
+    const url = `http://127.0.0.1:${port}/webhooks/telegram?key=kept-out-of-logs`;
+    const lines: string[] = [];
+    const capture = (level: string) => (object: object, message?: string) => void lines.push(JSON.stringify({ level, message, ...object }));
+    const logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+    const { fake } = await start('webhook', { PORT: String(port), TELEGRAM_WEBHOOK_URL: url }, { logger });
     expect(fake.calls('setWebhook').map((call) => call.body)).toEqual([
       { url, secret_token: secret, allowed_updates: ['message', 'callback_query', 'pre_checkout_query'] },
     ]);
     fake.push(telegramUpdates.text(5252, 'hello'));
     const reply = await fake.waitFor(() => fake.messagesTo(5252)[0], 'the reply', 15_000);
     expect(reply.text).toContain('What would you like to do?');
+    expect(lines.filter((line) => line.includes('Telegram webhook registered'))).toEqual([
+      JSON.stringify({ level: 'info', message: 'Telegram webhook registered', channel: 'telegram', url: `http://127.0.0.1:${port}/webhooks/telegram` }),
+    ]);
+    expect(lines.join('\n')).not.toContain('kept-out-of-logs');
   });
 
   it('stops the start with the reason when Telegram refuses the URL', async () => {

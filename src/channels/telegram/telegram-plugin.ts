@@ -204,7 +204,9 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
       allowed_updates: [...allowedUpdates],
       ...(config.webhookSecret ? { secret_token: config.webhookSecret } : {}),
     });
-    deps.logger.info({ channel: 'telegram', url }, 'Telegram webhook registered');
+    // Without its query: a URL may carry a key there, and no secret goes to the log.
+    const { origin, pathname } = new URL(url);
+    deps.logger.info({ channel: 'telegram', url: `${origin}${pathname}` }, 'Telegram webhook registered');
   }
 
   return {
