@@ -6,7 +6,12 @@ import { EngineError } from '../core/errors.js';
 
 /** Where the store lives, as `DATABASE_URL` says. */
 export type DatabaseConfig =
-  | { readonly kind: 'sqlite'; readonly path: string }
+  | {
+      readonly kind: 'sqlite';
+      readonly path: string;
+      /** `DATABASE_SYNCHRONOUS`: `full` syncs every commit to disk; unset means the store's default (`normal`). */
+      readonly synchronous?: 'normal' | 'full';
+    }
   | {
       readonly kind: 'postgres';
       readonly url: string;
@@ -158,6 +163,7 @@ const envSchema = z
     DATABASE_URL: withDefault(databaseUrl, 'sqlite:./data/orderly.db'),
     DATABASE_POOL_SIZE: optional(integer(1, 1_000, ' (connections)')),
     DATABASE_STATEMENT_TIMEOUT_MS: optional(integer(100, 600_000, ' (milliseconds)')),
+    DATABASE_SYNCHRONOUS: optional(z.enum(['normal', 'full'], { error: 'must be normal or full' })),
     DATABASE_SCHEMA: optional(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a schema name (letters, digits and _)' })),
     LEASE_TIMEOUT_MS: withDefault(integer(500, 3_600_000, ' (milliseconds)'), '15000'),
     CATALOG_FILE: optional(
@@ -223,6 +229,9 @@ const envSchema = z
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: `must be at least RETRY_BASE_MS (${env.RETRY_BASE_MS})` });
     }
+    if (env.DATABASE_SYNCHRONOUS && env.DATABASE_URL.kind !== 'sqlite') {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_SYNCHRONOUS'], message: 'applies to a SQLite file (DATABASE_URL=sqlite:<path>)' });
+    }
     if (env.TELEGRAM_WEBHOOK_URL && env.TELEGRAM_MODE !== 'webhook') {
       ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_URL'], message: 'needs TELEGRAM_MODE=webhook' });
     }
@@ -259,7 +268,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   }
   const database: DatabaseConfig =
     e.DATABASE_URL.kind === 'sqlite' && e.DATABASE_URL.path !== ':memory:'
-      ? { kind: 'sqlite', path: resolve(cwd, e.DATABASE_URL.path) }
+      ? { kind: 'sqlite', path: resolve(cwd, e.DATABASE_URL.path), ...(e.DATABASE_SYNCHRONOUS ? { synchronous: e.DATABASE_SYNCHRONOUS } : {}) }
       : e.DATABASE_URL.kind === 'postgres'
         ? {
             ...e.DATABASE_URL,

@@ -58,7 +58,7 @@ export async function openStore(database: DatabaseConfig): Promise<Store> {
     case 'memory':
       return createMemoryStore();
     case 'sqlite':
-      return openSqliteStore(database.path);
+      return openSqliteStore(database.path, database.synchronous ? { synchronous: database.synchronous } : {});
     case 'postgres': {
       // Loaded only here: a server on SQLite never loads the pg driver.
       const { openPostgresStore } = await import('../stores/postgres.js');

@@ -39,6 +39,13 @@ export interface SqliteStoreOptions {
    * for `:memory:`).
    */
   readonly checkpoint?: 'background' | 'inline';
+  /**
+   * `normal` (the default): a commit is safe from a crash of the process, and the last ones
+   * may be lost to a crash of the machine or a power cut (SQLite's WAL with
+   * `synchronous = NORMAL`). `full`: every commit is synced to disk before it answers, so an
+   * acknowledged event survives those too, for about a sixth fewer events a second.
+   */
+  readonly synchronous?: 'normal' | 'full';
 }
 
 // With a background checkpointer, the log pages after which a commit checkpoints anyway: a
@@ -71,7 +78,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let s: Statements;
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
     migrate(db, sqliteMigrations, clock());

@@ -166,6 +166,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MESSENGER_RECEIPT_TEMPLATE: 'Order Receipt' })).toThrow(/^MESSENGER_RECEIPT_TEMPLATE must be a template name/);
   });
 
+  it('reads DATABASE_SYNCHRONOUS for a SQLite file only', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/shop.db', DATABASE_SYNCHRONOUS: 'full' }).database).toEqual({ kind: 'sqlite', path: '/tmp/shop.db', synchronous: 'full' });
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/shop.db' }).database).toEqual({ kind: 'sqlite', path: '/tmp/shop.db' });
+    expect(failure({ DATABASE_SYNCHRONOUS: 'always' }).message).toMatch(/^DATABASE_SYNCHRONOUS must be normal or full/);
+    expect(failure({ DATABASE_URL: 'memory:', DATABASE_SYNCHRONOUS: 'full' }).message).toMatch(/^DATABASE_SYNCHRONOUS applies to a SQLite file/);
+  });
+
   it('registers a Telegram webhook only in webhook mode, and only with a secret', () => {
     const url = 'https://shop.example.com/webhooks/telegram';
     expect(failure({ TELEGRAM_WEBHOOK_URL: url, TELEGRAM_WEBHOOK_SECRET: 's' }).message).toMatch(/^TELEGRAM_WEBHOOK_URL needs TELEGRAM_MODE=webhook/);

@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { conversationKey, type Address } from '../../src/core/ids.js';
 import { sqliteMigrations } from '../../src/stores/migrations/sqlite.js';
+import { loadConfig } from '../../src/server/config.js';
+import { openStore } from '../../src/server/start-server.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
 import { storeConformance } from './conformance.js';
 
@@ -117,5 +119,27 @@ describe('sqlite store checkpoints on a thread of its own', () => {
     const again = openSqliteStore(path);
     expect(await again.pending(0, 1_000)).toHaveLength(300);
     await again.close();
+  });
+});
+
+describe('sqlite store durability setting', () => {
+  it('syncs every commit to disk with synchronous: full; by default, only what a process crash needs', async () => {
+    const pragma = vi.spyOn(Database.prototype, 'pragma');
+    try {
+      const settings = () => pragma.mock.calls.map(([source]) => String(source)).filter((source) => source.startsWith('synchronous'));
+      await openSqliteStore(join(freshDir(), 'normal.db'), { checkpoint: 'inline' }).close();
+      expect(settings()).toEqual(['synchronous = NORMAL']);
+      pragma.mockClear();
+      const full = openSqliteStore(join(freshDir(), 'full.db'), { checkpoint: 'inline', synchronous: 'full' });
+      expect(settings()).toEqual(['synchronous = FULL']);
+      expect(await full.append([{ type: 'text', id: 'f1', key, at: 1, address: alice, text: 'kept' }])).toHaveLength(1);
+      await full.close();
+      pragma.mockClear();
+      // The server's way there: DATABASE_SYNCHRONOUS=full.
+      await (await openStore(loadConfig({ DATABASE_URL: `sqlite:${join(freshDir(), 'server.db')}`, DATABASE_SYNCHRONOUS: 'full' }).database)).close();
+      expect(settings()).toEqual(['synchronous = FULL']);
+    } finally {
+      pragma.mockRestore();
+    }
   });
 });
