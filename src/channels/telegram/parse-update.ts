@@ -36,10 +36,10 @@ const updateSchema = z.object({
     .optional(),
 });
 
-/** What one update asks of the channel. */
 /** The update types `parseUpdate` reads: what the bot asks Telegram for, polling or webhook. */
 export const allowedUpdates = ['message', 'callback_query', 'pre_checkout_query'] as const;
 
+/** What one update asks of the channel. */
 export type TelegramInput =
   | { readonly kind: 'event'; readonly event: InboundEventInput }
   /** A button press: answered at once; its payload event may hold a stored reference to resolve. */
