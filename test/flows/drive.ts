@@ -6,6 +6,7 @@ import type { ActorKey, Address } from '../../src/core/ids.js';
 import type { OutboundMessage } from '../../src/core/outbound.js';
 import { compileFlow, step, type CompiledFlow } from '../../src/core/runtime.js';
 import type { SnapshotEnvelope } from '../../src/core/store.js';
+import type { TestChat } from '../../src/testing/index.js';
 import { createShopServices, type ShopServices } from '../../flows/services.js';
 
 /** An event without its envelope: the driver fills `id`, `key`, `at` and `address`. */
@@ -123,4 +124,16 @@ export function fixtureCatalog(): Catalog {
 
 export function fixtureServices(): ShopServices {
   return createShopServices(fixtureCatalog());
+}
+
+/** Buys one product with pickup through the test kit, as a customer would; answers the new order's id. */
+export async function buyOne(chat: TestChat): Promise<number> {
+  await chat.event({ type: 'cart_order', items: [{ ref: 'CB-ETH', quantity: 1 }] });
+  await chat.tap('Pickup');
+  await chat.send('Ada Lovelace');
+  await chat.send('+44 20 7946 0958');
+  await chat.tap('As soon as possible');
+  await chat.tap('Confirm');
+  const [order] = await chat.orders();
+  return order!.id;
 }

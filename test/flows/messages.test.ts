@@ -4,7 +4,7 @@ import { createTestChat, type TestChat } from '../../src/testing/index.js';
 import { shopFlows } from '../../flows/index.js';
 import { defaultTexts, type Texts } from '../../flows/messages.js';
 import { createShopServices } from '../../flows/services.js';
-import { fixtureCatalog } from './drive.js';
+import { buyOne, fixtureCatalog } from './drive.js';
 
 let chat: TestChat;
 afterEach(() => chat.close());
@@ -16,18 +16,6 @@ const frenchTexts: Texts = {
   receipt: { ...defaultTexts.receipt, viewOrder: 'Voir la commande' },
 };
 
-/** Buys one product with pickup, as a customer would, and answers the new order's id. */
-async function buyOne(): Promise<number> {
-  await chat.event({ type: 'cart_order', items: [{ ref: 'CB-ETH', quantity: 1 }] });
-  await chat.tap('Pickup');
-  await chat.send('Ada Lovelace');
-  await chat.send('+44 20 7946 0958');
-  await chat.tap('As soon as possible');
-  await chat.tap('Confirm');
-  const [order] = await chat.orders();
-  return order!.id;
-}
-
 const ofKind = <K extends OutboundMessage['kind']>(messages: readonly OutboundMessage[], kind: K) =>
   messages.filter((message): message is Extract<OutboundMessage, { kind: K }> => message.kind === kind);
 
@@ -38,7 +26,7 @@ describe("the shop's texts for the buttons channels add", () => {
     await chat.tap('Browse');
     expect(await chat.tap('Coffee')).toEqual([expect.objectContaining({ kind: 'products', choicesTitle: 'Choisir' })]);
 
-    const orderId = await buyOne();
+    const orderId = await buyOne(chat);
     const [ask] = ofKind(await chat.setOrderStatus(orderId, 80), 'text').filter((message) => message.text.includes('How did we do?'));
     expect(ask).toMatchObject({ quickReplies: expect.any(Array), choicesTitle: 'Choisir' });
   });
@@ -46,7 +34,7 @@ describe("the shop's texts for the buttons channels add", () => {
   it('title the tracking link of an order update, when the merchant gives one', async () => {
     chat = await createTestChat({ flows: shopFlows, services: createShopServices(fixtureCatalog(), frenchTexts) });
     await chat.send('hi');
-    const orderId = await buyOne();
+    const orderId = await buyOne(chat);
     const [sent] = ofKind(await chat.setOrderStatus(orderId, 70, 'https://track.example.com/1Z'), 'shipping_update');
     expect(sent).toMatchObject({ trackingUrl: 'https://track.example.com/1Z', trackingUrlTitle: 'Suivre le colis' });
     const [delivered] = ofKind(await chat.setOrderStatus(orderId, 80), 'shipping_update');
@@ -56,7 +44,7 @@ describe("the shop's texts for the buttons channels add", () => {
   it('are English by default', async () => {
     chat = await createTestChat({ flows: shopFlows, services: createShopServices(fixtureCatalog()) });
     expect(await chat.send('hi')).toEqual([expect.objectContaining({ choicesTitle: 'Choose' })]);
-    const orderId = await buyOne();
+    const orderId = await buyOne(chat);
     const [sent] = ofKind(await chat.setOrderStatus(orderId, 70, 'https://track.example.com/1Z'), 'shipping_update');
     expect(sent).toMatchObject({ trackingUrlTitle: 'Track package' });
   });

@@ -2,28 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { conversationKey } from '../../src/core/ids.js';
 import { createTestChat, type TestChat } from '../../src/testing/index.js';
 import { shopFlows } from '../../flows/index.js';
-import { fixtureServices } from './drive.js';
+import { buyOne, fixtureServices } from './drive.js';
 
 let chat: TestChat;
 afterEach(() => chat.close());
 
-/** Buys one product with pickup, as a customer would, and answers the new order's id. */
-async function buyOne(): Promise<number> {
-  await chat.send('hi');
-  await chat.event({ type: 'cart_order', items: [{ ref: 'CB-ETH', quantity: 1 }] });
-  await chat.tap('Pickup');
-  await chat.send('Ada Lovelace');
-  await chat.send('+44 20 7946 0958');
-  await chat.tap('As soon as possible');
-  await chat.tap('Confirm');
-  const [order] = await chat.orders();
-  return order!.id;
-}
-
 describe('the rating flow', () => {
   it('asks for a score once the order is delivered, and thanks the customer for it', async () => {
     chat = await createTestChat({ flows: shopFlows, services: fixtureServices() });
-    const orderId = await buyOne();
+    await chat.send('hi');
+    const orderId = await buyOne(chat);
 
     const delivered = await chat.setOrderStatus(orderId, 80);
     const ask = delivered.find((m) => m.kind === 'text' && m.text.includes('How did we do?'));
