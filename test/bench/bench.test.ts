@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/report.js';
 
@@ -48,5 +49,53 @@ describe('npm run bench -- --quick', () => {
     expect(table[0]).toMatch(/^\| row +\| events\/s \|/);
     expect(table).toHaveLength(2 + results.rows.length);
     for (const row of results.rows) expect(run.stdout).toContain(row.name);
+  });
+});
+
+/** Whether a process with this id is still running. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Here rather than in test/server: `npm start` builds dist/ as the bench does, and the tests
+// of one file run one after the other, so the two builds never write the same files at once.
+describe('npm start', () => {
+  it('builds, serves, and drains and exits when a process manager sends SIGTERM to npm', { timeout: 120_000 }, async () => {
+    const npm = process.env['npm_execpath'];
+    const child = spawn(npm ? process.execPath : 'npm', npm ? [npm, 'start'] : ['start'], {
+      cwd: repo,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dir, 'start.db')}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let serverPid = 0;
+    try {
+      const listening = new Promise<{ url: string; pid: number }>((resolveListening, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          lines.push(line);
+          if (line.includes('"msg":"listening"')) resolveListening(JSON.parse(line) as { url: string; pid: number });
+        });
+        child.once('exit', (code) => reject(new Error(`npm start exited (${code}) before listening:\n${lines.join('\n')}`)));
+      });
+      const { url, pid } = await listening;
+      serverPid = pid;
+      expect(pid).not.toBe(child.pid);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+      const npmExited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGTERM');
+      await npmExited;
+      for (let waited = 0; alive(pid) && waited < 5_000; waited += 50) await new Promise((done) => setTimeout(done, 50));
+      expect(alive(pid), 'the server outlived npm').toBe(false);
+      expect(lines.some((line) => line.includes('"msg":"engine stopped"') && line.includes('"drained":true'))).toBe(true);
+    } finally {
+      if (serverPid && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+      child.kill('SIGKILL');
+    }
   });
 });
