@@ -52,7 +52,7 @@ export default tseslint.config(
   { files: ['src/stores/sqlite.ts', 'src/stores/sqlite/**/*.ts'], rules: restrict(['better-sqlite3']) },
   { files: ['src/stores/postgres.ts', 'src/stores/postgres/**/*.ts'], rules: restrict(['pg']) },
   { files: ['src/channels/telegram/**/*.ts'], rules: restrict(['grammy', '@grammyjs/*', 'undici']) },
-  { files: ['src/channels/messenger/**/*.ts', 'src/channels/whatsapp/**/*.ts', 'src/channels/graph/**/*.ts', 'src/jobs/**/*.ts'], rules: restrict(['undici']) },
+  { files: ['src/channels/messenger/**/*.ts', 'src/channels/whatsapp/**/*.ts', 'src/channels/graph/**/*.ts', 'src/channels/http-transport.ts', 'src/jobs/**/*.ts'], rules: restrict(['undici']) },
   { files: ['src/server/**/*.ts', 'src/api/**/*.ts'], rules: restrict(['express', 'pino', 'prom-client']) },
   { files: ['src/cli.ts', 'src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'], rules: { 'no-console': 'off' } },
 );

@@ -205,80 +205,82 @@ describe('the Graph API error table', () => {
   });
 });
 
-describe('the Graph API client', () => {
-  let graph: FakeGraphApi;
-  beforeAll(async () => {
-    graph = await startFakeGraphApi({ pageToken: 'secret-page-token' });
-  });
-  afterAll(async () => {
-    await graph.close();
-  });
-
-  const post = async (token = 'secret-page-token', timeoutMs?: number) => {
-    const client = createGraphClient({ baseUrl: graph.url, token, auth: 'query', ...(timeoutMs ? { timeoutMs } : {}) });
-    try {
-      return await client.post('/me/messages', { recipient: { id: '1' }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
-    } finally {
-      await client.close();
-    }
-  };
-
-  it('posts JSON to the versioned path and answers the JSON', async () => {
-    graph.reset();
-    const answer = await post();
-    expect(answer).toMatchObject({ recipient_id: '1', message_id: expect.stringMatching(/^m_/) });
-    expect(graph.requests[0]).toMatchObject({ path: new URL(graph.url).pathname + '/me/messages', query: { access_token: 'secret-page-token' } });
-    expect(graph.requests[0]?.headers['content-type']).toBe('application/json');
-  });
-
-  it('sends a Bearer token when asked', async () => {
-    graph.reset();
-    const client = createGraphClient({ baseUrl: graph.url, token: 'bearer-token', auth: 'bearer' });
-    await client.post('/106540352242922/messages', { messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'x' } });
-    await client.close();
-    expect(graph.requests[0]?.headers.authorization).toBe('Bearer bearer-token');
-    expect(graph.requests[0]?.query).toEqual({});
-  });
-
-  it('turns a 429 with Retry-After into a retryable error with the wait', async () => {
-    graph.fail(graphFailures.rateLimited(3));
-    await expect(post()).rejects.toMatchObject({ delivery: { retryable: true, retryAfterMs: 3_000, platformCode: 4 } });
-  });
-
-  it('retries a 500, and a 502 whose body is not JSON', async () => {
-    graph.fail(graphFailures.serverError());
-    await expect(post()).rejects.toMatchObject({ delivery: { retryable: true } });
-    graph.fail(graphFailures.badGateway());
-    await expect(post()).rejects.toMatchObject({ delivery: { retryable: true } });
-  });
-
-  it('marks a refused token unauthorized, and never shows the token', async () => {
-    const error: unknown = await post('wrong-token').catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(DeliveryError);
-    expect((error as DeliveryError).delivery).toMatchObject({ retryable: false, unauthorized: true, platformCode: 190 });
-    expect(String((error as Error).message)).not.toContain('wrong-token');
-  });
-
-  // undici checks its timeouts on a coarse tick (about half a second): the fake is far slower than that.
-  it('retries an answer that does not come in time', async () => {
-    graph.fail(graphFailures.slow(2_000));
-    await expect(post('secret-page-token', 100)).rejects.toMatchObject({ delivery: { retryable: true } });
-  });
-
-  it('retries when nothing listens', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
+for (const transport of ['thread', 'inline'] as const) {
+  describe(`the Graph API client (${transport} transport)`, () => {
+    let graph: FakeGraphApi;
+    beforeAll(async () => {
+      graph = await startFakeGraphApi({ pageToken: 'secret-page-token' });
     });
-    const client = createGraphClient({ baseUrl: `http://127.0.0.1:${port}/v21.0`, token: 'secret-page-token', auth: 'query' });
-    const error: unknown = await client.post('/me/messages', {}).catch((caught: unknown) => caught);
-    await client.close();
-    expect((error as DeliveryError).delivery.retryable).toBe(true);
-    expect(String((error as Error).message)).not.toContain('secret-page-token');
+    afterAll(async () => {
+      await graph.close();
+    });
+
+    const post = async (token = 'secret-page-token', timeoutMs?: number) => {
+      const client = createGraphClient({ baseUrl: graph.url, token, auth: 'query', transport, ...(timeoutMs ? { timeoutMs } : {}) });
+      try {
+        return await client.post('/me/messages', { recipient: { id: '1' }, messaging_type: 'RESPONSE', message: { text: 'hi' } });
+      } finally {
+        await client.close();
+      }
+    };
+
+    it('posts JSON to the versioned path and answers the JSON', async () => {
+      graph.reset();
+      const answer = await post();
+      expect(answer).toMatchObject({ recipient_id: '1', message_id: expect.stringMatching(/^m_/) });
+      expect(graph.requests[0]).toMatchObject({ path: new URL(graph.url).pathname + '/me/messages', query: { access_token: 'secret-page-token' } });
+      expect(graph.requests[0]?.headers['content-type']).toBe('application/json');
+    });
+
+    it('sends a Bearer token when asked', async () => {
+      graph.reset();
+      const client = createGraphClient({ baseUrl: graph.url, token: 'bearer-token', auth: 'bearer', transport });
+      await client.post('/106540352242922/messages', { messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'x' } });
+      await client.close();
+      expect(graph.requests[0]?.headers.authorization).toBe('Bearer bearer-token');
+      expect(graph.requests[0]?.query).toEqual({});
+    });
+
+    it('turns a 429 with Retry-After into a retryable error with the wait', async () => {
+      graph.fail(graphFailures.rateLimited(3));
+      await expect(post()).rejects.toMatchObject({ delivery: { retryable: true, retryAfterMs: 3_000, platformCode: 4 } });
+    });
+
+    it('retries a 500, and a 502 whose body is not JSON', async () => {
+      graph.fail(graphFailures.serverError());
+      await expect(post()).rejects.toMatchObject({ delivery: { retryable: true } });
+      graph.fail(graphFailures.badGateway());
+      await expect(post()).rejects.toMatchObject({ delivery: { retryable: true } });
+    });
+
+    it('marks a refused token unauthorized, and never shows the token', async () => {
+      const error: unknown = await post('wrong-token').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DeliveryError);
+      expect((error as DeliveryError).delivery).toMatchObject({ retryable: false, unauthorized: true, platformCode: 190 });
+      expect(String((error as Error).message)).not.toContain('wrong-token');
+    });
+
+    // undici checks its timeouts on a coarse tick (about half a second): the fake is far slower than that.
+    it('retries an answer that does not come in time', async () => {
+      graph.fail(graphFailures.slow(2_000));
+      await expect(post('secret-page-token', 100)).rejects.toMatchObject({ delivery: { retryable: true } });
+    });
+
+    it('retries when nothing listens', async () => {
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const address = probe.address();
+          probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+        });
+      });
+      const client = createGraphClient({ baseUrl: `http://127.0.0.1:${port}/v21.0`, token: 'secret-page-token', auth: 'query', transport });
+      const error: unknown = await client.post('/me/messages', {}).catch((caught: unknown) => caught);
+      await client.close();
+      expect((error as DeliveryError).delivery.retryable).toBe(true);
+      expect(String((error as Error).message)).not.toContain('secret-page-token');
+    });
   });
-});
+}
 
 describe('text limits', () => {
   it('splits a long text at word boundaries, each piece within the limit', () => {

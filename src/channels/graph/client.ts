@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { createHttpTransport, type HttpAnswer, type TransportKind } from '../http-transport.js';
 import { graphError, graphNetworkError } from './errors.js';
 
 /** Where the Graph API is and how the client authenticates. */
@@ -12,6 +12,8 @@ export interface GraphClientOptions {
   readonly timeoutMs?: number;
   /** Keep-alive connections to the Graph API origin at most; 32 by default. */
   readonly connections?: number;
+  /** Where the sockets live: a worker thread shared by the process's clients (default), or the event loop. */
+  readonly transport?: TransportKind;
 }
 
 /** A JSON object the Graph API answered with. */
@@ -29,9 +31,10 @@ export interface GraphClient {
 }
 
 /**
- * A Graph API client over one undici `Pool` with keep-alive for the base URL's origin
- * (Node's global fetch costs about five times as much per call, see performance.md). The
- * token never appears in an error message or a log line.
+ * A Graph API client with keep-alive to the base URL's origin, over undici (Node's global
+ * fetch costs about five times as much per call, see performance.md) on a thread of its own
+ * by default (see `createHttpTransport`). The token never appears in an error message or a
+ * log line.
  * @example
  * const graph = createGraphClient({ baseUrl: 'https://graph.facebook.com/v21.0', token, auth: 'bearer' });
  * const answer = await graph.post('/106540352242922/messages', { messaging_product: 'whatsapp', … });
@@ -39,37 +42,25 @@ export interface GraphClient {
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const timeout = options.timeoutMs ?? 15_000;
-  const pool = new Pool(base.origin, { connections: options.connections ?? 32, pipelining: 1 });
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const http = createHttpTransport(base.origin, options.connections ?? 32, options.transport);
   const query = options.auth === 'query' ? `?access_token=${encodeURIComponent(options.token)}` : '';
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.auth === 'bearer') headers['authorization'] = `Bearer ${options.token}`;
 
   return {
     async post(path, body, attempt = 0) {
-      let status: number;
-      let answerHeaders: Record<string, string | string[] | undefined>;
-      let text: string;
+      let answer: HttpAnswer;
       try {
-        const response = await pool.request({
-          method: 'POST',
-          path: `${basePath}${path}${query}`,
-          headers,
-          body: JSON.stringify(body),
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        });
-        status = response.statusCode;
-        answerHeaders = response.headers;
-        text = await response.body.text();
+        answer = await http.request({ method: 'POST', path: `${basePath}${path}${query}`, headers, body: JSON.stringify(body), timeoutMs });
       } catch (error) {
         throw graphNetworkError(error, options.token);
       }
-      const json = parseJson(text);
-      if (status >= 200 && status < 300) return json ?? {};
-      throw graphError(status, json, answerHeaders, attempt);
+      const json = parseJson(answer.text);
+      if (answer.status >= 200 && answer.status < 300) return json ?? {};
+      throw graphError(answer.status, json, answer.headers, attempt);
     },
-    close: () => pool.close(),
+    close: () => http.close(),
   };
 }
 

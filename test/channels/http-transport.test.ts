@@ -1,0 +1,121 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpTransport, HttpTransportError, type HttpRequest, type TransportKind } from '../../src/channels/http-transport.js';
+
+/** A loopback server: `/slow?ms=N` answers after N ms, `/busy` with a 429 and Retry-After, the rest echoes. */
+let server: Server;
+let origin: string;
+const seen: { method?: string; url?: string; body: string; header?: string }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, body, header: req.headers['x-test'] as string | undefined });
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/busy') {
+        res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' }).end('{"error":{"code":4}}');
+        return;
+      }
+      const wait = Number(url.searchParams.get('ms') ?? 0);
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ echo: body, path: req.url })), wait);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const post = (path: string, body = '{}', timeoutMs = 5_000): HttpRequest => ({ method: 'POST', path, headers: { 'content-type': 'application/json', 'x-test': 'yes' }, body, timeoutMs });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createTcpServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+for (const kind of ['thread', 'inline'] as TransportKind[]) {
+  describe(`the ${kind} http transport`, () => {
+    it('sends method, path, headers and body, and answers the status and the text', async () => {
+      const http = createHttpTransport(origin, 4, kind);
+      try {
+        const answer = await http.request(post('/v1/messages?token=t', '{"text":"héllo"}'));
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.text)).toEqual({ echo: '{"text":"héllo"}', path: '/v1/messages?token=t' });
+        expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/v1/messages?token=t', header: 'yes' });
+      } finally {
+        await http.close();
+      }
+    });
+
+    it('answers a status outside 2xx with its headers', async () => {
+      const http = createHttpTransport(origin, 4, kind);
+      try {
+        const answer = await http.request(post('/busy'));
+        expect(answer).toMatchObject({ status: 429, text: '{"error":{"code":4}}' });
+        expect(answer.headers['retry-after']).toBe('7');
+      } finally {
+        await http.close();
+      }
+    });
+
+    it('answers many requests at once, each with its own answer', async () => {
+      const http = createHttpTransport(origin, 8, kind);
+      try {
+        const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => http.request(post(`/n?ms=${i % 7}`, String(i)))));
+        expect(answers.map((answer) => (JSON.parse(answer.text) as { echo: string }).echo)).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
+      } finally {
+        await http.close();
+      }
+    });
+
+    it('rejects with the code when nothing listens, and when the answer does not come in time', async () => {
+      const refused = createHttpTransport(`http://127.0.0.1:${await freePort()}`, 1, kind);
+      const refusal: unknown = await refused.request(post('/x')).catch((error: unknown) => error);
+      await refused.close();
+      expect(refusal).toBeInstanceOf(HttpTransportError);
+      expect((refusal as HttpTransportError).code).toBe('ECONNREFUSED');
+
+      const slow = createHttpTransport(origin, 1, kind);
+      // undici checks its timeouts on a coarse tick (about half a second): the answer is far slower.
+      const late: unknown = await slow.request(post('/slow?ms=2500', '{}', 100)).catch((error: unknown) => error);
+      await slow.close();
+      expect(late).toBeInstanceOf(HttpTransportError);
+      expect((late as HttpTransportError).code).toBe('UND_ERR_HEADERS_TIMEOUT');
+    });
+
+    it('lets a request in flight finish on close, and refuses one after', async () => {
+      const http = createHttpTransport(origin, 2, kind);
+      const inFlight = http.request(post('/slow?ms=300', 'late'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const closing = http.close();
+      expect(JSON.parse((await inFlight).text)).toMatchObject({ echo: 'late' });
+      await closing;
+      await expect(http.request(post('/x'))).rejects.toBeInstanceOf(HttpTransportError);
+    });
+  });
+}
+
+describe('the shared thread', () => {
+  it('serves every thread transport of the process; closing one leaves the others working', async () => {
+    const first = createHttpTransport(origin, 2, 'thread');
+    const second = createHttpTransport(origin, 2, 'thread');
+    await first.request(post('/a'));
+    await first.close();
+    expect((await second.request(post('/b'))).status).toBe(200);
+    await second.close();
+    // The last one stopped the thread; a new transport starts another.
+    const third = createHttpTransport(origin, 2, 'thread');
+    expect((await third.request(post('/c'))).status).toBe(200);
+    await third.close();
+  });
+});
