@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { importCatalog } from './cli/catalog-import.js';
 import { runChat } from './cli/chat.js';
 import { httpTransport, inProcessTransport } from './cli/chat-transport.js';
@@ -32,7 +33,20 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
+/**
+ * The server's heap policy: V8 lets the old generation grow to four times what survived its
+ * last full collection when memory is plentiful, and under load the server's garbage piles
+ * up to that. Growing it by at most a factor of two kept the bench's Messenger row at about
+ * 230 MB of RSS instead of 260-290, for a percent or two more CPU. Set only here, for the
+ * process this command owns (an app embedding startServer keeps its own policy), and only
+ * when the command line did not set it: `node --heap-growing-percent=N dist/src/cli.js start`.
+ */
+function setHeapPolicy(): void {
+  if (!process.execArgv.some((arg) => /^--heap[-_]growing[-_]percent/.test(arg))) setFlagsFromString('--heap-growing-percent=100');
+}
+
 async function start(): Promise<void> {
+  setHeapPolicy();
   const server = await startServer(config());
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
