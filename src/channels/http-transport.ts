@@ -11,6 +11,8 @@ export interface HttpRequest {
   readonly body?: string;
   /** Time to wait for the answer's headers, then for its body. */
   readonly timeoutMs: number;
+  /** Gives up on the request (rejects with code `UND_ERR_ABORTED`) when it fires. */
+  readonly signal?: AbortSignal;
 }
 
 /** What came back. The thread sends `headers` only with an answer outside 2xx (the only one whose headers get read). */
@@ -70,6 +72,7 @@ function inlineTransport(origin: string, connections: number): HttpTransport {
           body: request.body,
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
+          ...(request.signal ? { signal: request.signal } : {}),
         });
         return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
       } catch (error) {
@@ -81,20 +84,24 @@ function inlineTransport(origin: string, connections: number): HttpTransport {
 }
 
 function transportError(error: unknown): HttpTransportError {
+  // undici rejects an aborted request with the signal's reason, a DOMException.
+  if (error instanceof Error && error.name === 'AbortError') return aborted();
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
   return new HttpTransportError(error instanceof Error ? error.message : String(error), code);
 }
 
 /**
  * The thread: an undici `Pool` per origin. Requests come as a flat batch
- * `[id, origin, connections, request, …]`; answers go back as `[id, status, headers, text]`
- * (status 0: no answer, then the third is the error's code and the fourth its message).
+ * `[id, origin, connections, request, …]` (a negative id aborts the request `-id`); answers
+ * go back as `[id, status, headers, text]` (status 0: no answer, then the third is the
+ * error's code and the fourth its message).
  * Plain CommonJS in a string, so it runs the same under tsx and compiled and loads only undici.
  */
 const source = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Pool } = require(workerData.undici);
 const pools = new Map();
+const aborts = new Map();
 let answers = [];
 const flush = () => {
   const batch = answers;
@@ -105,6 +112,12 @@ const answer = (message) => {
   if (answers.push(message) === 1) setImmediate(flush);
 };
 const send = async (id, origin, connections, request) => {
+  let signal;
+  if (request.abortable) {
+    const controller = new AbortController();
+    aborts.set(id, controller);
+    signal = controller.signal;
+  }
   try {
     let pool = pools.get(origin);
     if (!pool) pools.set(origin, (pool = new Pool(origin, { connections, pipelining: 1 })));
@@ -115,6 +128,7 @@ const send = async (id, origin, connections, request) => {
       body: request.body,
       headersTimeout: request.timeoutMs,
       bodyTimeout: request.timeoutMs,
+      signal,
     });
     const text = await response.body.text();
     const ok = response.statusCode >= 200 && response.statusCode < 300;
@@ -122,6 +136,8 @@ const send = async (id, origin, connections, request) => {
   } catch (error) {
     const code = error !== null && typeof error === 'object' && error.code !== undefined ? String(error.code) : undefined;
     answer([id, 0, code, error instanceof Error ? error.message : String(error)]);
+  } finally {
+    if (signal) aborts.delete(id);
   }
 };
 parentPort.on('message', (batch) => {
@@ -129,7 +145,10 @@ parentPort.on('message', (batch) => {
     Promise.allSettled([...pools.values()].map((pool) => pool.close())).then(() => parentPort.close());
     return;
   }
-  for (let i = 0; i < batch.length; i += 4) void send(batch[i], batch[i + 1], batch[i + 2], batch[i + 3]);
+  for (let i = 0; i < batch.length; i += 4) {
+    if (batch[i] < 0) aborts.get(-batch[i])?.abort();
+    else void send(batch[i], batch[i + 1], batch[i + 2], batch[i + 3]);
+  }
 });
 `;
 
@@ -138,6 +157,8 @@ type Answered = [id: number, status: number, headersOrCode: unknown, text: strin
 interface Waiter {
   readonly resolve: (answer: HttpAnswer) => void;
   readonly reject: (error: HttpTransportError) => void;
+  /** Stops listening to the request's signal, once it is answered. */
+  readonly forget?: () => void;
 }
 
 /**
@@ -174,7 +195,10 @@ class SharedThread {
         this.alive = false;
         if (SharedThread.#current === this) SharedThread.#current = undefined;
         this.#outgoing = [];
-        for (const waiter of this.#waiting.values()) waiter.reject(new HttpTransportError('the http thread stopped', 'ETHREADEXIT'));
+        for (const waiter of this.#waiting.values()) {
+          waiter.forget?.();
+          waiter.reject(new HttpTransportError('the http thread stopped', 'ETHREADEXIT'));
+        }
         this.#waiting.clear();
         resolve();
       }),
@@ -183,13 +207,36 @@ class SharedThread {
 
   send(origin: string, connections: number, request: HttpRequest): Promise<HttpAnswer> {
     if (!this.alive) return Promise.reject(new HttpTransportError('the http thread stopped', 'ETHREADEXIT'));
+    const { signal } = request;
+    if (signal?.aborted) return Promise.reject(aborted());
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       // A waiting request keeps the process up, as a socket of an inline pool would.
       if (this.#waiting.size === 0) this.#worker.ref();
-      this.#waiting.set(id, { resolve, reject });
-      if (this.#outgoing.push(id, origin, connections, request) === 4) setImmediate(() => this.#flush());
+      if (!signal) {
+        this.#waiting.set(id, { resolve, reject });
+        this.#queue(id, origin, connections, request);
+        return;
+      }
+      // A signal cannot cross to the thread: an abort does, as a message.
+      const abort = () => this.#abort(id);
+      signal.addEventListener('abort', abort, { once: true });
+      this.#waiting.set(id, { resolve, reject, forget: () => signal.removeEventListener('abort', abort) });
+      this.#queue(id, origin, connections, { ...request, signal: undefined, abortable: true });
     });
+  }
+
+  #queue(id: number, origin: string, connections: number, request: unknown): void {
+    if (this.#outgoing.push(id, origin, connections, request) === 4) setImmediate(() => this.#flush());
+  }
+
+  #abort(id: number): void {
+    const waiter = this.#waiting.get(id);
+    if (!waiter) return;
+    this.#waiting.delete(id);
+    if (this.#waiting.size === 0) this.#worker.unref();
+    waiter.reject(aborted());
+    this.#queue(-id, '', 0, null);
   }
 
   #flush(): void {
@@ -203,6 +250,7 @@ class SharedThread {
       const waiter = this.#waiting.get(id);
       if (!waiter) continue;
       this.#waiting.delete(id);
+      waiter.forget?.();
       if (status === 0) waiter.reject(new HttpTransportError(text, extra as string | undefined));
       else waiter.resolve({ status, headers: (extra as HttpAnswer['headers'] | undefined) ?? {}, text });
     }
@@ -218,6 +266,10 @@ class SharedThread {
     await this.#exited;
     clearTimeout(timer);
   }
+}
+
+function aborted(): HttpTransportError {
+  return new HttpTransportError('the request was aborted', 'UND_ERR_ABORTED');
 }
 
 function threadTransport(origin: string, connections: number): HttpTransport {

@@ -93,6 +93,25 @@ for (const kind of ['thread', 'inline'] as TransportKind[]) {
       expect((late as HttpTransportError).code).toBe('UND_ERR_HEADERS_TIMEOUT');
     });
 
+    it('gives a request up when its signal fires, and goes on with the next', async () => {
+      const http = createHttpTransport(origin, 2, kind);
+      try {
+        const controller = new AbortController();
+        const started = Date.now();
+        const pending = http.request({ ...post('/slow?ms=3000'), signal: controller.signal });
+        setTimeout(() => controller.abort(), 100);
+        const error: unknown = await pending.catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(HttpTransportError);
+        expect((error as HttpTransportError).code).toBe('UND_ERR_ABORTED');
+        expect(Date.now() - started).toBeLessThan(2_500);
+        await expect(http.request({ ...post('/x'), signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+        // A signal that never fires does not hold up the answer.
+        expect((await http.request({ ...post('/y', 'after'), signal: new AbortController().signal })).status).toBe(200);
+      } finally {
+        await http.close();
+      }
+    });
+
     it('lets a request in flight finish on close, and refuses one after', async () => {
       const http = createHttpTransport(origin, 2, kind);
       const inFlight = http.request(post('/slow?ms=300', 'late'));

@@ -70,7 +70,8 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
   const preCheckoutTexts = config.preCheckoutTexts ?? defaultPreCheckoutTexts;
   const bot = new Bot(token, {
     ...(config.botInfo ? { botInfo: config.botInfo } : {}),
-    // Not closed by `stop()`: the engine may still drain sends; idle sockets do not hold the process.
+    // Not closed by `stop()`: the engine may still drain sends. Idle, neither the sockets nor
+    // the shared HTTP thread (see createHttpTransport) hold the process.
     client: { apiRoot: config.apiRoot, fetch: createUndiciFetch(config.apiRoot) },
   });
   // Short waits are sat out here; longer ones, 5xx and network failures go back to the
