@@ -25,7 +25,7 @@ export function createUndiciFetch(apiRoot: string, connections = 32, transport?:
   const origin = new URL(apiRoot).origin;
   let pool: Pool | undefined;
   const http = createHttpTransport(origin, connections, transport);
-  const call = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal }): Promise<JsonAnswer> => {
+  const call = async (url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal }): Promise<JsonAnswer> => {
     const method = init.method === 'GET' ? 'GET' : 'POST';
     if (init.body === undefined || typeof init.body === 'string') {
       const target = new URL(url);
