@@ -14,11 +14,16 @@ export interface ChannelDeps {
 
 /**
  * A configured channel as the server runs it: the outbound `channel`, the `webhook` the
- * server mounts at `/webhooks/<name>` (when the channel takes webhooks), and a lifecycle
- * for channels that pull their updates (Telegram long polling).
+ * server mounts at `/webhooks/<name>` (when the channel takes webhooks), and a lifecycle:
+ * `start` and `stop` for channels that pull their updates (Telegram long polling), `close`
+ * once the engine has stopped, for what its sends use.
  * @example
  * const plugin = createMessengerPlugin(config, deps);
- * createEngine({ ..., channels: [plugin.channel] });
+ * const engine = createEngine({ ..., channels: [plugin.channel] });
+ * // shutting down
+ * await plugin.stop?.();
+ * await engine.stop();
+ * await plugin.close?.();
  */
 export interface ChannelPlugin {
   readonly channel: Channel;
@@ -27,5 +32,8 @@ export interface ChannelPlugin {
   readonly payments?: boolean;
   /** Starts pulling updates (after the engine started); each batch is ingested before it is confirmed. */
   start?(ingest: (events: readonly InboundEventInput[]) => Promise<IngestResult>): Promise<void>;
+  /** Stops pulling updates (before the engine drains): what was taken is stored already. */
   stop?(): Promise<void>;
+  /** Frees what sending holds (connections, the HTTP thread's share), once the engine has stopped sending. */
+  close?(): Promise<void>;
 }

@@ -153,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     web.close();
     await Promise.allSettled(plugins.map((plugin) => plugin.stop?.()));
     await engine?.stop({ timeoutMs: 1_000 });
+    await Promise.allSettled(plugins.map((plugin) => plugin.close?.()));
     await notifier?.close();
     await store.close();
     throw error;
@@ -183,6 +184,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         } finally {
           clearInterval(sweep);
         }
+        // Sends of the drain went out on these connections: they are freed only now.
+        await Promise.allSettled(plugins.map((plugin) => plugin.close?.()));
         await notifier?.close();
         storeOpen = false;
         await store.close();

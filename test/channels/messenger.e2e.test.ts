@@ -250,3 +250,51 @@ describe('Messenger end to end', () => {
     }
   });
 });
+
+describe('Messenger on a clean shutdown', () => {
+  it('sends the replies the drain still has, on connections it has not closed yet', async () => {
+    const graph = await startFakeGraphApi({ pageToken });
+    const dir = mkdtempSync(join(tmpdir(), 'orderly-messenger-drain-'));
+    const dbFile = join(dir, 'orderly.db');
+    try {
+      const server = await startServer(
+        loadConfig({
+          PORT: '0',
+          HOST: '127.0.0.1',
+          DATABASE_URL: `sqlite:${dbFile}`,
+          LOG_LEVEL: 'silent',
+          META_APP_SECRET: appSecret,
+          META_VERIFY_TOKEN: 'e2e-verify',
+          GRAPH_API_URL: graph.url,
+          MESSENGER_PAGE_TOKEN: pageToken,
+        }),
+      );
+      // Each send takes a while: the close begins before the first reply went out.
+      graph.fail({ ...graphFailures.slow(150), times: Infinity });
+      const psid = '7000000000000100';
+      const raw = JSON.stringify(text(psid, 'Hi'));
+      const answer = await fetch(`${server.url}/webhooks/messenger`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(raw) },
+        body: raw,
+      });
+      expect(answer.status).toBe(200);
+      await server.close({ timeoutMs: 10_000 });
+
+      const store = await openSqliteStore(dbFile);
+      try {
+        const messages = await store.messagesTo({ channel: 'messenger', account: page, user: psid }, 0, 100);
+        expect(messages.length).toBeGreaterThan(0);
+        expect(messages.map((message) => message.status)).toEqual(messages.map(() => 'sent'));
+        // Each went out once, and nothing was tried on a closed connection.
+        const sent = graph.requests.filter((request) => JSON.stringify(request.body).includes(psid));
+        expect(sent.map((request) => request.status)).toEqual(messages.map(() => 200));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await graph.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -383,7 +383,7 @@ describe('sending through the Send API', () => {
     );
   });
   afterAll(async () => {
-    await plugin.stop?.();
+    await plugin.close?.();
     await graph.close();
   });
   beforeEach(() => graph.reset());
@@ -437,7 +437,7 @@ describe('sending through the Send API', () => {
     await expect(wrong.channel.send(to, { kind: 'text', text: 'hi' }, fresh())).rejects.toMatchObject({
       delivery: { retryable: false, unauthorized: true, platformCode: 190 },
     });
-    await wrong.stop?.();
+    await wrong.close?.();
   });
 
   it('blocks a free-form message outside the window without calling the platform', async () => {
@@ -461,7 +461,7 @@ describe('sending through the Send API', () => {
   it('blocks a receipt outside the window when no template is configured', async () => {
     const bare = createMessengerPlugin({ appSecret: 's', graphApiUrl: graph.url, pageToken: 'page-token' }, deps);
     await expect(bare.channel.send(to, receipt, stale)).rejects.toMatchObject({ delivery: { retryable: false, blocked: true } });
-    await bare.stop?.();
+    await bare.close?.();
     expect(graph.requests).toHaveLength(0);
   });
 });

@@ -676,7 +676,10 @@ describe('long polling', () => {
     fake = await startFakeTelegram();
   });
   afterEach(async () => {
-    await Promise.all(started.splice(0).map((plugin) => plugin.stop!()));
+    await Promise.all(started.splice(0).map(async (plugin) => {
+      await plugin.stop!();
+      await plugin.close!();
+    }));
   });
   afterAll(() => fake.close());
 

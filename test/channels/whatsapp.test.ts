@@ -449,7 +449,7 @@ describe('sending through the Cloud API', () => {
     );
   });
   afterAll(async () => {
-    await plugin.stop?.();
+    await plugin.close?.();
     await graph.close();
   });
   beforeEach(() => graph.reset());
@@ -493,7 +493,7 @@ describe('sending through the Cloud API', () => {
   it('marks the channel unauthorized when the token is refused', async () => {
     const wrong = createWhatsAppPlugin({ graphApiUrl: graph.url, token: 'expired', phoneNumberId }, deps);
     await expect(wrong.channel.send(to, { kind: 'text', text: 'hi' }, fresh())).rejects.toMatchObject({ delivery: { retryable: false, unauthorized: true } });
-    await wrong.stop?.();
+    await wrong.close?.();
   });
 
   it('blocks a free-form message outside the window without calling the platform', async () => {

@@ -59,6 +59,6 @@ export function createMessengerPlugin(config: MessengerConfig, deps: ChannelDeps
   return {
     channel: createMessengerChannel(graph, config.templates),
     webhook,
-    stop: () => graph.close(),
+    close: () => graph.close(),
   };
 }

@@ -68,11 +68,11 @@ type PayloadEvent = Extract<InboundEventInput, { type: 'payload' }>;
 export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps): ChannelPlugin {
   const { token, paymentToken } = config;
   const preCheckoutTexts = config.preCheckoutTexts ?? defaultPreCheckoutTexts;
+  // Closed by `close()`, after the engine drained its sends.
+  const http = createUndiciFetch(config.apiRoot);
   const bot = new Bot(token, {
     ...(config.botInfo ? { botInfo: config.botInfo } : {}),
-    // Not closed by `stop()`: the engine may still drain sends. Idle, neither the sockets nor
-    // the shared HTTP thread (see createHttpTransport) hold the process.
-    client: { apiRoot: config.apiRoot, fetch: createUndiciFetch(config.apiRoot) },
+    client: { apiRoot: config.apiRoot, fetch: http.fetch },
   });
   // Short waits are sat out here; longer ones, 5xx and network failures go back to the
   // outbox, which retries durably without holding a send slot.
@@ -242,6 +242,7 @@ export function createTelegramPlugin(config: TelegramConfig, deps: ChannelDeps):
     async stop() {
       await polling?.stop();
     },
+    close: () => http.close(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Pool, request, type Dispatcher } from 'undici';
-import { createHttpTransport, type TransportKind } from '../http-transport.js';
+import { createHttpTransport, HttpTransportError, type TransportKind } from '../http-transport.js';
 
 /** The part of a fetch answer grammY reads: it parses every answer as JSON, whatever its status. */
 interface JsonAnswer {
@@ -11,6 +11,13 @@ interface JsonAnswer {
 /** How long a Bot API answer may take (undici's own default): grammY keeps its own timeout on top. */
 const timeoutMs = 300_000;
 
+/** A `fetch` for grammY, and the way to free its connections. */
+export interface UndiciFetch {
+  readonly fetch: typeof fetch;
+  /** Lets the calls in flight finish, then frees the connections (and the thread's share). */
+  close(): Promise<void>;
+}
+
 /**
  * A `fetch` for grammY's client with keep-alive to the Bot API origin. A call with a JSON
  * body (every call but a file upload) goes through `createHttpTransport`, on the shared
@@ -19,11 +26,15 @@ const timeoutMs = 300_000;
  * in-loop call cost about 130 µs of CPU against 180 µs with grammY's default (node-fetch)
  * and 400 µs with undici's or Node's own `fetch`; grammY only needs `json()` of the answer.
  * @example
- * new Bot(token, { client: { apiRoot, fetch: createUndiciFetch(apiRoot) } });
+ * const http = createUndiciFetch(apiRoot);
+ * new Bot(token, { client: { apiRoot, fetch: http.fetch } });
+ * // once nothing sends any more
+ * await http.close();
  */
-export function createUndiciFetch(apiRoot: string, connections = 32, transport?: TransportKind): typeof fetch {
+export function createUndiciFetch(apiRoot: string, connections = 32, transport?: TransportKind): UndiciFetch {
   const origin = new URL(apiRoot).origin;
   let pool: Pool | undefined;
+  let closed = false;
   const http = createHttpTransport(origin, connections, transport);
   const call = async (url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal }): Promise<JsonAnswer> => {
     const method = init.method === 'GET' ? 'GET' : 'POST';
@@ -39,6 +50,7 @@ export function createUndiciFetch(apiRoot: string, connections = 32, transport?:
       });
       return { status: answer.status, statusText: '', json: async () => JSON.parse(answer.text) as unknown };
     }
+    if (closed) throw new HttpTransportError('the http transport is closed', 'ECLOSED');
     pool ??= new Pool(origin, { connections, keepAliveTimeout: 30_000 });
     const answer = await request(url, {
       dispatcher: pool,
@@ -49,7 +61,13 @@ export function createUndiciFetch(apiRoot: string, connections = 32, transport?:
     });
     return { status: answer.statusCode, statusText: '', json: () => answer.body.json() };
   };
-  // grammY types its option as the WHATWG fetch; it calls it with (url string, init) and
-  // reads only `json()`, which is all `call` offers.
-  return call as unknown as typeof fetch;
+  return {
+    // grammY types its option as the WHATWG fetch; it calls it with (url string, init) and
+    // reads only `json()`, which is all `call` offers.
+    fetch: call as unknown as typeof fetch,
+    close: async () => {
+      closed = true;
+      await Promise.all([http.close(), pool?.close()]);
+    },
+  };
 }

@@ -71,6 +71,6 @@ export function createWhatsAppPlugin(config: WhatsAppConfig, deps: ChannelDeps):
       ...(config.templates ? { templates: config.templates } : {}),
     }),
     webhook,
-    stop: () => graph.close(),
+    close: () => graph.close(),
   };
 }
