@@ -44,8 +44,23 @@ export class HttpTransportError extends Error {
 /** Where a transport's requests run: on a thread of their own (the default), or on the event loop. */
 export type TransportKind = 'thread' | 'inline';
 
+export interface HttpTransportOptions {
+  /** At most this many sockets to the origin. */
+  readonly connections: number;
+  /** `thread` by default. */
+  readonly kind?: TransportKind;
+  /** How long an idle socket is kept when the server does not say (undici's default, 4 s, otherwise). */
+  readonly keepAliveMs?: number;
+}
+
+/** What the thread needs to open an origin's pool: sent with every request, read on the first. */
+interface PoolSettings {
+  readonly connections: number;
+  readonly keepAliveTimeout?: number;
+}
+
 /**
- * Keep-alive HTTP to `origin` with at most `connections` sockets.
+ * Keep-alive HTTP to `origin`.
  * - `thread`: the sockets, undici's request and answer handling and the body reads run on
  *   one worker thread shared by every such transport of the process; the event loop only
  *   hands requests over and takes the answers back, in batches (one message each way per
@@ -53,15 +68,19 @@ export type TransportKind = 'thread' | 'inline';
  *   events/s: sending was a sixth of the event loop's time, and the loop is what limits.
  * - `inline`: an undici `Pool` on the event loop (no thread, about 18 MB less RSS).
  * @example
- * const http = createHttpTransport('https://graph.facebook.com', 32);
+ * const http = createHttpTransport('https://graph.facebook.com', { connections: 32 });
  * const answer = await http.request({ method: 'POST', path: '/v21.0/me/messages', headers, body, timeoutMs: 15_000 });
  */
-export function createHttpTransport(origin: string, connections: number, kind: TransportKind = 'thread'): HttpTransport {
-  return kind === 'thread' ? threadTransport(origin, connections) : inlineTransport(origin, connections);
+export function createHttpTransport(origin: string, options: HttpTransportOptions): HttpTransport {
+  const settings: PoolSettings = {
+    connections: options.connections,
+    ...(options.keepAliveMs === undefined ? {} : { keepAliveTimeout: options.keepAliveMs }),
+  };
+  return options.kind === 'inline' ? inlineTransport(origin, settings) : threadTransport(origin, settings);
 }
 
-function inlineTransport(origin: string, connections: number): HttpTransport {
-  const pool = new Pool(origin, { connections, pipelining: 1 });
+function inlineTransport(origin: string, settings: PoolSettings): HttpTransport {
+  const pool = new Pool(origin, { ...settings, pipelining: 1 });
   return {
     async request(request) {
       try {
@@ -92,7 +111,7 @@ function transportError(error: unknown): HttpTransportError {
 
 /**
  * The thread: an undici `Pool` per origin. Requests come as a flat batch
- * `[id, origin, connections, request, …]` (a negative id aborts the request `-id`); answers
+ * `[id, origin, poolSettings, request, …]` (a negative id aborts the request `-id`); answers
  * go back as `[id, status, headers, text]` (status 0: no answer, then the third is the
  * error's code and the fourth its message).
  * Plain CommonJS in a string, so it runs the same under tsx and compiled and loads only undici.
@@ -111,7 +130,7 @@ const flush = () => {
 const answer = (message) => {
   if (answers.push(message) === 1) setImmediate(flush);
 };
-const send = async (id, origin, connections, request) => {
+const send = async (id, origin, settings, request) => {
   let signal;
   if (request.abortable) {
     const controller = new AbortController();
@@ -120,7 +139,7 @@ const send = async (id, origin, connections, request) => {
   }
   try {
     let pool = pools.get(origin);
-    if (!pool) pools.set(origin, (pool = new Pool(origin, { connections, pipelining: 1 })));
+    if (!pool) pools.set(origin, (pool = new Pool(origin, { ...settings, pipelining: 1 })));
     const response = await pool.request({
       method: request.method,
       path: request.path,
@@ -205,7 +224,7 @@ class SharedThread {
     );
   }
 
-  send(origin: string, connections: number, request: HttpRequest): Promise<HttpAnswer> {
+  send(origin: string, settings: PoolSettings, request: HttpRequest): Promise<HttpAnswer> {
     if (!this.alive) return Promise.reject(new HttpTransportError('the http thread stopped', 'ETHREADEXIT'));
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(aborted());
@@ -215,19 +234,20 @@ class SharedThread {
       if (this.#waiting.size === 0) this.#worker.ref();
       if (!signal) {
         this.#waiting.set(id, { resolve, reject });
-        this.#queue(id, origin, connections, request);
+        this.#queue(id, origin, settings, request);
         return;
       }
       // A signal cannot cross to the thread: an abort does, as a message.
       const abort = () => this.#abort(id);
       signal.addEventListener('abort', abort, { once: true });
       this.#waiting.set(id, { resolve, reject, forget: () => signal.removeEventListener('abort', abort) });
-      this.#queue(id, origin, connections, { ...request, signal: undefined, abortable: true });
+      this.#queue(id, origin, settings, { ...request, signal: undefined, abortable: true });
     });
   }
 
-  #queue(id: number, origin: string, connections: number, request: unknown): void {
-    if (this.#outgoing.push(id, origin, connections, request) === 4) setImmediate(() => this.#flush());
+  #queue(id: number, origin: string, settings: PoolSettings | null, request: unknown): void {
+    // The settings are one object per transport: a batch carries each once (structured clone keeps references).
+    if (this.#outgoing.push(id, origin, settings, request) === 4) setImmediate(() => this.#flush());
   }
 
   #abort(id: number): void {
@@ -236,7 +256,7 @@ class SharedThread {
     this.#waiting.delete(id);
     if (this.#waiting.size === 0) this.#worker.unref();
     waiter.reject(aborted());
-    this.#queue(-id, '', 0, null);
+    this.#queue(-id, '', null, null);
   }
 
   #flush(): void {
@@ -257,6 +277,14 @@ class SharedThread {
     if (this.#waiting.size === 0) this.#worker.unref();
   }
 
+  /** Ends the current thread at once, as a crash would. */
+  static async terminate(): Promise<void> {
+    const thread = SharedThread.#current;
+    if (!thread) return;
+    await thread.#worker.terminate();
+    await thread.#exited;
+  }
+
   /** One user less; the last one stops the thread and resolves once it has exited. */
   async release(): Promise<void> {
     if (--this.#users > 0 || !this.alive) return;
@@ -268,11 +296,22 @@ class SharedThread {
   }
 }
 
+/**
+ * Ends the shared HTTP thread at once, as a crash would: the requests it held reject with
+ * code `ETHREADEXIT`, and the next request of any transport starts another thread. For
+ * tests of that recovery.
+ * @example
+ * await terminateHttpThread();
+ */
+export function terminateHttpThread(): Promise<void> {
+  return SharedThread.terminate();
+}
+
 function aborted(): HttpTransportError {
   return new HttpTransportError('the request was aborted', 'UND_ERR_ABORTED');
 }
 
-function threadTransport(origin: string, connections: number): HttpTransport {
+function threadTransport(origin: string, settings: PoolSettings): HttpTransport {
   let thread = SharedThread.acquire();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -283,7 +322,7 @@ function threadTransport(origin: string, connections: number): HttpTransport {
       if (!thread.alive) thread = SharedThread.acquire();
       inFlight++;
       try {
-        return await thread.send(origin, connections, request);
+        return await thread.send(origin, settings, request);
       } finally {
         if (--inFlight === 0) drained?.();
       }

@@ -43,7 +43,10 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const http = createHttpTransport(base.origin, options.connections ?? 32, options.transport);
+  const http = createHttpTransport(base.origin, {
+    connections: options.connections ?? 32,
+    ...(options.transport ? { kind: options.transport } : {}),
+  });
   const query = options.auth === 'query' ? `?access_token=${encodeURIComponent(options.token)}` : '';
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.auth === 'bearer') headers['authorization'] = `Bearer ${options.token}`;

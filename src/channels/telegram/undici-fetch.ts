@@ -8,6 +8,9 @@ interface JsonAnswer {
   json(): Promise<unknown>;
 }
 
+/** How long an idle socket to the Bot API is kept. */
+const keepAliveMs = 30_000;
+
 /** How long a Bot API answer may take (undici's own default): grammY keeps its own timeout on top. */
 const timeoutMs = 300_000;
 
@@ -35,7 +38,8 @@ export function createUndiciFetch(apiRoot: string, connections = 32, transport?:
   const origin = new URL(apiRoot).origin;
   let pool: Pool | undefined;
   let closed = false;
-  const http = createHttpTransport(origin, connections, transport);
+  // The bot may be quiet for a while between sends; the Bot API sends no keep-alive hint.
+  const http = createHttpTransport(origin, { connections, keepAliveMs, ...(transport ? { kind: transport } : {}) });
   const call = async (url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal }): Promise<JsonAnswer> => {
     const method = init.method === 'GET' ? 'GET' : 'POST';
     if (init.body === undefined || typeof init.body === 'string') {
@@ -51,7 +55,7 @@ export function createUndiciFetch(apiRoot: string, connections = 32, transport?:
       return { status: answer.status, statusText: '', json: async () => JSON.parse(answer.text) as unknown };
     }
     if (closed) throw new HttpTransportError('the http transport is closed', 'ECLOSED');
-    pool ??= new Pool(origin, { connections, keepAliveTimeout: 30_000 });
+    pool ??= new Pool(origin, { connections, keepAliveTimeout: keepAliveMs });
     const answer = await request(url, {
       dispatcher: pool,
       method,
