@@ -56,6 +56,8 @@ const conflict: CommitResult = Object.freeze({ ok: false, reason: 'conflict' });
 const leaseLost: CommitResult = Object.freeze({ ok: false, reason: 'lease' });
 // How far the stored last inbound time may trail the newest (Commit.customerSeenAt), ms.
 const seenStep = 60_000;
+// How many customers the store remembers (about 100 bytes each).
+const customerCacheSize = 20_000;
 // A page of rows read while filtering by lease (the leases live in memory, not in SQL).
 const leasePage = 500;
 
@@ -107,10 +109,33 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return stored;
   }
 
-  function customerId(address: Address, at: number): number {
-    const found = s.customerId.get(address.channel, address.user, address.account);
-    if (found !== undefined) return found;
-    return Number(s.insertCustomer.run(address.channel, address.account, address.user, at).lastInsertRowid);
+  /**
+   * Customers by address, each with a floor of its stored last inbound time, so that most
+   * events read no page of the customers table. The cache is right because one process owns
+   * the file, nothing deletes a customer, and a commit that throws clears it (its rows rolled
+   * back). Entries leave oldest first.
+   */
+  const customers = new Map<string, KnownCustomer>();
+
+  function customer(address: Address, at: number): KnownCustomer {
+    const key = conversationKey(address);
+    let known = customers.get(key);
+    if (known) return known;
+    const row = s.customerId.get(address.channel, address.user, address.account);
+    known = row
+      ? { id: row.id, seen: row.last_inbound_at ?? -Infinity }
+      : { id: Number(s.insertCustomer.run(address.channel, address.account, address.user, at).lastInsertRowid), seen: -Infinity };
+    customers.set(key, known);
+    if (customers.size > customerCacheSize) customers.delete(customers.keys().next().value!);
+    return known;
+  }
+
+  /** Moves the customer's last inbound time on, when it trails `seenAt` by the step or more. */
+  function customerSeen(known: KnownCustomer, seenAt: number): void {
+    // Stored ≥ known.seen > seenAt - step: the update would change nothing.
+    if (known.seen > seenAt - seenStep) return;
+    const changed = s.customerSeen.run(seenAt, known.id, seenAt, seenStep).changes > 0;
+    known.seen = changed ? seenAt : Math.max(known.seen, seenAt - seenStep + 1);
   }
 
   function insertOutbox(item: NewOutboxItem, at: number): OutboxItem {
@@ -155,14 +180,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         : s.updateActor.run(envelope.flowId, envelope.flowVersion, snapshot, at, c.key, c.expectedRev);
     if (saved.changes === 0) return conflict;
     s.markDone.run(at, c.seq);
-    const commitCustomer = c.customer ? customerId(c.customer, at) : 0;
-    if (commitCustomer && c.customerSeenAt !== undefined) s.customerSeen.run(c.customerSeenAt, commitCustomer, c.customerSeenAt, seenStep);
+    const commitCustomer = c.customer ? customer(c.customer, at) : undefined;
+    if (commitCustomer && c.customerSeenAt !== undefined) customerSeen(commitCustomer, c.customerSeenAt);
     const outbox = c.outbox.map((item) => insertOutbox(item, at));
     const inbox = appendAll(c.inbox, at);
     for (const order of c.createOrders) {
-      const owner =
-        c.customer && sameAddress(order.customer, c.customer) ? commitCustomer : customerId(order.customer, at);
-      s.insertOrder.run(order.id, owner, order.total, order.currency, JSON.stringify(order.data), at, at);
+      const owner = c.customer && commitCustomer && sameAddress(order.customer, c.customer) ? commitCustomer : customer(order.customer, at);
+      s.insertOrder.run(order.id, owner.id, order.total, order.currency, JSON.stringify(order.data), at, at);
     }
     for (const update of c.updateOrders) {
       const paid = update.paid === undefined ? null : update.paid ? 1 : 0;
@@ -240,7 +264,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         if (!row) return null;
         return { flowId: row.flow_id, flowVersion: row.flow_version, rev: row.rev, snapshot: JSON.parse(row.snapshot) };
       }),
-    commit: (commits, lease) => guard(() => commitTx.immediate(commits, lease)),
+    commit: (commits, lease) =>
+      guard(() => {
+        try {
+          return commitTx.immediate(commits, lease);
+        } catch (error) {
+          customers.clear();
+          throw error;
+        }
+      }),
 
     pendingOutbox: (afterId, limit, owner) =>
       guard(() => {
@@ -329,6 +361,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 }
 
 /** Runs a synchronous store call, answering a promise; whatever it throws becomes a STORE error. */
+interface KnownCustomer {
+  readonly id: number;
+  /** The stored last inbound time is at least this. */
+  seen: number;
+}
+
 function guard<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());

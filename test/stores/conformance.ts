@@ -196,6 +196,12 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         expect(await store.pending(0, 10)).toEqual([b, c]);
         expect(await store.pendingOutbox(0, 10)).toEqual([]);
         expect(await store.findCustomer(bob)).toBeNull();
+        // The same work again, without the failing commit: nothing remembered of the batch gets in the way.
+        const [other] = await store.allocateOrderIds(1);
+        const retried = await store.commit([commitFor(b!, { customer: bob, createOrders: [{ ...order, id: other!, customer: bob }] })]);
+        expect(retried[0]).toMatchObject({ ok: true });
+        expect((await store.findCustomer(bob))?.address).toEqual(bob);
+        expect((await store.getOrder(other!))?.customer).toEqual(bob);
       });
 
       it('writes outbox rows and answers them as stored', async () => {
