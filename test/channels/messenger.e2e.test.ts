@@ -59,6 +59,19 @@ const postback = (psid: string, title: string, payload: string) =>
     event.postback = { title, payload, mid };
   });
 
+/** The server's configuration: Messenger on, pointed at the fake Graph API, SQLite at `dbFile`. */
+const messengerConfig = (dbFile: string, graphUrl: string) =>
+  loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: `sqlite:${dbFile}`,
+    LOG_LEVEL: 'silent',
+    META_APP_SECRET: appSecret,
+    META_VERIFY_TOKEN: 'e2e-verify',
+    GRAPH_API_URL: graphUrl,
+    MESSENGER_PAGE_TOKEN: pageToken,
+  });
+
 const sign = (raw: string, secret = appSecret) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 describe('Messenger end to end', () => {
@@ -71,18 +84,7 @@ describe('Messenger end to end', () => {
     graph = await startFakeGraphApi({ pageToken });
     dir = mkdtempSync(join(tmpdir(), 'orderly-messenger-e2e-'));
     dbFile = join(dir, 'orderly.db');
-    server = await startServer(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATABASE_URL: `sqlite:${dbFile}`,
-        LOG_LEVEL: 'silent',
-        META_APP_SECRET: appSecret,
-        META_VERIFY_TOKEN: 'e2e-verify',
-        GRAPH_API_URL: graph.url,
-        MESSENGER_PAGE_TOKEN: pageToken,
-      }),
-    );
+    server = await startServer(messengerConfig(dbFile, graph.url));
   });
 
   afterAll(async () => {
@@ -257,18 +259,7 @@ describe('Messenger on a clean shutdown', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orderly-messenger-drain-'));
     const dbFile = join(dir, 'orderly.db');
     try {
-      const server = await startServer(
-        loadConfig({
-          PORT: '0',
-          HOST: '127.0.0.1',
-          DATABASE_URL: `sqlite:${dbFile}`,
-          LOG_LEVEL: 'silent',
-          META_APP_SECRET: appSecret,
-          META_VERIFY_TOKEN: 'e2e-verify',
-          GRAPH_API_URL: graph.url,
-          MESSENGER_PAGE_TOKEN: pageToken,
-        }),
-      );
+      const server = await startServer(messengerConfig(dbFile, graph.url));
       // Each send takes a while: the close begins before the first reply went out.
       graph.fail({ ...graphFailures.slow(150), times: Infinity });
       const psid = '7000000000000100';
