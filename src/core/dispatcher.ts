@@ -68,6 +68,8 @@ export class Dispatcher {
   readonly #leases?: LeaseBook;
   readonly #known = new Set<number>();
   readonly #claims = new Set<Lane>();
+  /** Lanes given up by a `markSent` still on its way, with that call. */
+  readonly #releasing = new Map<string, Promise<unknown>>();
   /** Reads of the store in flight, and the rows settled here meanwhile: such a read may still list them. */
   readonly #reads = new Set<object>();
   readonly #settledDuringReads = new Set<number>();
@@ -280,7 +282,13 @@ export class Dispatcher {
       }
     }
     const since = leases.now();
-    const kept = new Set(await this.options.store.markSent(results, { ...leases.lease, keep, release }));
+    const marking = this.options.store.markSent(results, { ...leases.lease, keep, release });
+    for (const name of release) this.#releasing.set(name, marking);
+    const kept = new Set(
+      await marking.finally(() => {
+        for (const name of release) if (this.#releasing.get(name) === marking) this.#releasing.delete(name);
+      }),
+    );
     // A lane whose lease lapsed (a slow send) is claimed again before its next send.
     for (const name of keep) {
       if (kept.has(name)) leases.held(name, since);
@@ -300,6 +308,11 @@ export class Dispatcher {
     const leases = this.#leases!;
     const lanes = [...this.#claims];
     this.#claims.clear();
+    // A claim that reached the store before this instance's release of the same lane would
+    // renew the lease only for the release to delete it: this instance would send from a lane
+    // another could claim. So the claim waits until such a release has landed (or failed).
+    const releases = lanes.flatMap((lane) => this.#releasing.get(lane.name) ?? []);
+    if (releases.length > 0) await Promise.allSettled(releases);
     const asked = new Map(lanes.map((lane) => [lane, new Set(lane.items.map((item) => item.id))]));
     const unsure = new Map(lanes.map((lane) => [lane, lane.unsure ?? 0]));
     const since = leases.now();
