@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Channel } from '../../src/core/channel.js';
-import { Dispatcher } from '../../src/core/dispatcher.js';
-import { conversationKey, type Address } from '../../src/core/ids.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { OutboxItem, Store } from '../../src/core/store.js';
+import type { Store } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
+import { gate, recordingChannel, replyCommitter, twoDispatchers } from './lane-race-harness.js';
 
 /**
  * Two dispatchers on one shared memory store, as two instances, driven step by step through
@@ -15,15 +12,6 @@ import { createMemoryStore } from '../../src/stores/memory.js';
  * claim on its way must stay leased to A at the mark, or A and B both send row 2.
  */
 
-const alice: Address = { channel: 'test', account: 'shop', user: 'alice' };
-const lane = conversationKey(alice);
-
-function gate(): { open: () => void; opened: Promise<void> } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
-
 describe('a dispatcher on a shared store', () => {
   it('keeps the lease of a lane whose claim is on its way, so a reply is sent once', async () => {
     const store = createMemoryStore({ shared: true });
@@ -32,16 +20,10 @@ describe('a dispatcher on a shared store', () => {
     const rowOneSent = gate();
 
     // Row 1 stays in flight until the test lets it go; every other send answers at once.
-    const channel = (by: string): Channel => ({
-      name: 'test',
-      async send(_to, _message, { outboxId }) {
-        sends.set(outboxId, [...(sends.get(outboxId) ?? []), by]);
-        if (outboxId === 1) {
-          rowOneSending.open();
-          await rowOneSent.opened;
-        }
-        return {};
-      },
+    const channel = recordingChannel(sends, (outboxId) => {
+      if (outboxId !== 1) return undefined;
+      rowOneSending.open();
+      return rowOneSent.opened;
     });
 
     // A's claims answer late once `held.armed`: the store reads the rows at once, the answer waits.
@@ -58,50 +40,10 @@ describe('a dispatcher on a shared store', () => {
       },
     };
 
-    const dispatcher = (owner: string, on: Store) =>
-      new Dispatcher({
-        store: on,
-        channels: new Map([['test', channel(owner)]]),
-        handlers: {},
-        logger: silentLogger,
-        observer: {},
-        clock: Date.now,
-        lastInboundAt: () => Promise.resolve(undefined),
-        maxInFlight: 8,
-        maxAttempts: () => 3,
-        baseBackoffMs: 10,
-        maxBackoffMs: 100,
-        lease: { owner, ms: 60_000 },
-      });
-    const a = dispatcher('a', storeOfA);
-    const b = dispatcher('b', store);
-    const byOwner = new Map([['a', a], ['b', b]]);
     // What ClusterSync does with the store's notices: the lane's last holder claims it again.
-    const unwatch = store.watch!((notice) => {
-      if (notice.topic !== 'outbox' || !notice.lane) return;
-      for (const [owner, one] of byOwner) if (owner !== notice.from) one.notice(notice.lane);
-    });
+    const { a, b, unwatch } = twoDispatchers(store, storeOfA, channel);
 
-    let rev = 0;
-    const commitReply = async (body: string): Promise<OutboxItem[]> => {
-      const [event] = await store.append([{ type: 'text', id: body, key: lane, at: 1, address: alice, text: body }]);
-      const [result] = await store.commit([
-        {
-          key: lane,
-          seq: event!.seq,
-          expectedRev: rev++,
-          envelope: { flowId: 'echo', flowVersion: 1, snapshot: null },
-          outbox: [{ lane, effect: { type: 'reply', to: alice, message: { kind: 'text', text: body } } }],
-          inbox: [],
-          createOrders: [],
-          updateOrders: [],
-          tasks: [],
-          at: 1,
-        },
-      ]);
-      if (!result?.ok) throw new Error('the commit did not apply');
-      return [...result.outbox];
-    };
+    const commitReply = replyCommitter(store);
 
     // 1. A claims the lane and sends row 1, which stays in flight.
     a.enqueue(await commitReply('one'));

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Channel } from '../../src/core/channel.js';
-import { Dispatcher } from '../../src/core/dispatcher.js';
-import { conversationKey, type Address } from '../../src/core/ids.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { ClaimedLane, OutboxItem, Store } from '../../src/core/store.js';
+import type { ClaimedLane, Store } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
+import { gate, recordingChannel, lane, replyCommitter, twoDispatchers } from './lane-race-harness.js';
 
 /**
  * Two dispatchers on one shared memory store, as two instances, driven step by step through
@@ -16,15 +13,6 @@ import { createMemoryStore } from '../../src/stores/memory.js';
  * a release of its lane that is on its way.
  */
 
-const alice: Address = { channel: 'test', account: 'shop', user: 'alice' };
-const lane = conversationKey(alice);
-
-function gate(): { open: () => void; opened: Promise<void> } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
-
 describe('a dispatcher on a shared store', () => {
   it('claims a lane only after giving it up has landed, so a reply is sent once', async () => {
     const store = createMemoryStore({ shared: true });
@@ -33,16 +21,10 @@ describe('a dispatcher on a shared store', () => {
     const rowTwoSent = gate();
 
     // A's send of row 2 stays in flight until the test lets it go; every other send answers at once.
-    const channel = (by: string): Channel => ({
-      name: 'test',
-      async send(_to, _message, { outboxId }) {
-        sends.set(outboxId, [...(sends.get(outboxId) ?? []), by]);
-        if (outboxId === 2 && by === 'a') {
-          rowTwoSending.open();
-          await rowTwoSent.opened;
-        }
-        return {};
-      },
+    const channel = recordingChannel(sends, (outboxId, by) => {
+      if (outboxId !== 2 || by !== 'a') return undefined;
+      rowTwoSending.open();
+      return rowTwoSent.opened;
     });
 
     // A's mark that gives the lane up waits until the test lets it go, and then until any claim
@@ -65,52 +47,11 @@ describe('a dispatcher on a shared store', () => {
       },
     };
 
-    const dispatcher = (owner: string, on: Store) =>
-      new Dispatcher({
-        store: on,
-        channels: new Map([['test', channel(owner)]]),
-        handlers: {},
-        logger: silentLogger,
-        observer: {},
-        clock: Date.now,
-        lastInboundAt: () => Promise.resolve(undefined),
-        maxInFlight: 8,
-        maxAttempts: () => 3,
-        baseBackoffMs: 10,
-        maxBackoffMs: 100,
-        lease: { owner, ms: 60_000 },
-      });
-    const a = dispatcher('a', storeOfA);
-    const b = dispatcher('b', store);
-    const byOwner = new Map([['a', a], ['b', b]]);
     // What ClusterSync does with the store's notices: the lane's last holder claims it again.
     const noticed = gate();
-    const unwatch = store.watch!((notice) => {
-      if (notice.topic !== 'outbox' || !notice.lane) return;
-      for (const [owner, one] of byOwner) if (owner !== notice.from) one.notice(notice.lane);
-      if (notice.from === 'b') noticed.open();
-    });
+    const { a, b, unwatch } = twoDispatchers(store, storeOfA, channel, (from) => from === 'b' && noticed.open());
 
-    let rev = 0;
-    const commitReply = async (body: string): Promise<OutboxItem[]> => {
-      const [event] = await store.append([{ type: 'text', id: body, key: lane, at: 1, address: alice, text: body }]);
-      const [result] = await store.commit([
-        {
-          key: lane,
-          seq: event!.seq,
-          expectedRev: rev++,
-          envelope: { flowId: 'echo', flowVersion: 1, snapshot: null },
-          outbox: [{ lane, effect: { type: 'reply', to: alice, message: { kind: 'text', text: body } } }],
-          inbox: [],
-          createOrders: [],
-          updateOrders: [],
-          tasks: [],
-          at: 1,
-        },
-      ]);
-      if (!result?.ok) throw new Error('the commit did not apply');
-      return [...result.outbox];
-    };
+    const commitReply = replyCommitter(store);
 
     // 1. A claims the lane and sends row 1, its last; the mark that gives the lane up is held.
     a.enqueue(await commitReply('one'));
