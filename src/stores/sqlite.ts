@@ -121,7 +121,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     const key = conversationKey(address);
     let known = customers.get(key);
     if (known) return known;
-    const row = s.customerId.get(address.channel, address.user, address.account);
+    const row = s.findCustomer.get(address.channel, address.user, address.account);
     known = row
       ? { id: row.id, seen: row.last_inbound_at ?? -Infinity }
       : { id: Number(s.insertCustomer.run(address.channel, address.account, address.user, at).lastInsertRowid), seen: -Infinity };
@@ -360,13 +360,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   };
 }
 
-/** Runs a synchronous store call, answering a promise; whatever it throws becomes a STORE error. */
 interface KnownCustomer {
   readonly id: number;
   /** The stored last inbound time is at least this. */
   seen: number;
 }
 
+/** Runs a synchronous store call, answering a promise; whatever it throws becomes a STORE error. */
 function guard<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());

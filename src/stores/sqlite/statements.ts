@@ -124,9 +124,6 @@ export function prepareStatements(db: Database.Database) {
       `${orderSelect} WHERE o.status = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
     ),
 
-    customerId: prepare<[string, string, string], { id: number; last_inbound_at: number | null }>(
-      'SELECT id, last_inbound_at FROM customers WHERE channel = ? AND external_id = ? AND account = ?',
-    ),
     insertCustomer: prepare<[string, string, string, number]>(
       'INSERT INTO customers (channel, account, external_id, created_at) VALUES (?, ?, ?, ?)',
     ),
