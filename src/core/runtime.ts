@@ -3,12 +3,15 @@ import { effectSchema, type Effect } from './effects.js';
 import { EngineError } from './errors.js';
 import type { InboundEvent } from './events.js';
 import type { FlowDefinition, FlowInput } from './flow.js';
+import { PureStepper } from './pure-step.js';
 import type { SnapshotEnvelope } from './store.js';
 
 /** A flow with its machine built for one engine's services. */
 export interface CompiledFlow {
   readonly definition: FlowDefinition<never>;
   readonly machine: AnyStateMachine;
+  /** Steps the machine without an actor when a step is pure (see `PureStepper`). */
+  readonly stepper: PureStepper;
   /** The notice of a restarted actor, bound to the engine's services. */
   readonly restartNotice?: (event: InboundEvent) => Effect[];
 }
@@ -16,9 +19,11 @@ export interface CompiledFlow {
 /** Builds a flow's machine once, with the services it reads. */
 export function compileFlow<S>(definition: FlowDefinition<S>, services: S): CompiledFlow {
   const { restartNotice } = definition;
+  const machine = definition.machine(services);
   return {
     definition: definition as FlowDefinition<never>,
-    machine: definition.machine(services),
+    machine,
+    stepper: new PureStepper(machine),
     ...(restartNotice ? { restartNotice: (event: InboundEvent) => restartNotice(event, services) } : {}),
   };
 }
@@ -93,7 +98,14 @@ interface Outcome {
   error?: unknown;
 }
 
+/** The step without an actor when it is pure, otherwise in a short-lived actor. */
 function run(flow: CompiledFlow, snapshot: unknown, input: FlowInput, event: InboundEvent): Outcome | 'unusable' {
+  const pure = flow.stepper.step(snapshot, input, event);
+  if (pure && pure.effects.every((effect) => effectTypes.has(effect.type))) return pure;
+  return runActor(flow, snapshot, input, event);
+}
+
+function runActor(flow: CompiledFlow, snapshot: unknown, input: FlowInput, event: InboundEvent): Outcome | 'unusable' {
   const effects: Effect[] = [];
   let error: unknown;
   let actor;
