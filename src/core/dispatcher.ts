@@ -1,27 +1,12 @@
-import { backoffDelay } from './backoff.js';
 import { Batcher } from './batcher.js';
-import type { Channel } from './channel.js';
-import type { EffectHandler, EngineObserver } from './engine-types.js';
-import { DeliveryError } from './errors.js';
-import type { DispatchedEffect, EffectOf } from './effects.js';
-import type { Address } from './ids.js';
+import { Delivery, errorMessage, type DeliveryOptions } from './delivery.js';
+import type { EngineObserver } from './engine-types.js';
 import { LeaseBook } from './lease-book.js';
-import type { Logger } from './logger.js';
-import type { Lease, OutboxItem, Store } from './store.js';
+import type { Lease, OutboxItem } from './store.js';
 
-export interface DispatcherOptions {
-  readonly store: Store;
-  readonly channels: ReadonlyMap<string, Channel>;
-  readonly handlers: { readonly notify_crm?: EffectHandler<EffectOf<'notify_crm'>> };
-  readonly logger: Logger;
+export interface DispatcherOptions extends DeliveryOptions {
   readonly observer: EngineObserver;
-  readonly clock: () => number;
-  /** When a customer last wrote (ms), if known: read for every reply. */
-  readonly lastInboundAt: (to: Address) => Promise<number | undefined>;
   readonly maxInFlight: number;
-  readonly maxAttempts: (type: DispatchedEffect['type']) => number;
-  readonly baseBackoffMs: number;
-  readonly maxBackoffMs: number;
   /** Called whenever an effect leaves the queue (sent, or given up): the engine's backpressure. */
   readonly progressed?: () => void;
   /** Set on a shared store: this instance's lease on the lanes it sends (see the processor's notes). */
@@ -58,7 +43,7 @@ type SentResult = { id: number; platformId?: string; at: number; lane: string };
 export class Dispatcher {
   readonly #lanes = new Map<string, Lane>();
   readonly #ready: Lane[] = [];
-  readonly #unhealthy = new Set<string>();
+  readonly #delivery: Delivery;
   readonly #sent: Batcher<SentResult, unknown>;
   #inFlight = 0;
   #pending = 0;
@@ -75,6 +60,7 @@ export class Dispatcher {
   readonly #settledDuringReads = new Set<number>();
 
   constructor(private readonly options: DispatcherOptions) {
+    this.#delivery = new Delivery(options);
     if (options.lease) this.#leases = new LeaseBook(options.lease);
     this.#sent = new Batcher<SentResult, unknown>((results) => (this.#leases ? this.#markLeased(results) : options.store.markSent(results)));
   }
@@ -159,7 +145,7 @@ export class Dispatcher {
   }
 
   unhealthyChannels(): string[] {
-    return [...this.#unhealthy];
+    return [...this.#delivery.unhealthy];
   }
 
   /** Effects not yet sent or given up, including those waiting for a retry. */
@@ -218,10 +204,15 @@ export class Dispatcher {
     let outcome: 'sent' | 'retry' | 'failed' | 'blocked' | 'dead';
     let result: { platformId?: string } | void | undefined;
     try {
-      result = await this.#deliver(item);
+      result = await this.#delivery.send(item);
       outcome = 'sent';
     } catch (error) {
-      outcome = await this.#failed(lane, item, error);
+      const failure = await this.#delivery.failed(item, error);
+      outcome = failure.outcome;
+      if (failure.outcome === 'retry') {
+        if (failure.item) lane.items[0] = failure.item;
+        this.#later(lane, failure.delay);
+      }
     }
     if (outcome === 'sent') await this.#markSent({ id: item.id, platformId: result?.platformId, at: options.clock(), lane: lane.name });
     options.observer.dispatched?.(item.effect.type, outcome, (performance.now() - started) / 1000);
@@ -239,11 +230,7 @@ export class Dispatcher {
       this.#ready.push(lane);
     }
     if (outcome !== 'retry') options.progressed?.();
-    if (this.#inFlight === 0 || this.#pending === 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    this.#wakeIdle();
     this.#kick();
   }
 
@@ -257,7 +244,7 @@ export class Dispatcher {
         await this.#sent.add([result]);
         return;
       } catch (error) {
-        this.options.logger.error({ outboxId: result.id, err: describe(error) }, 'could not record a sent effect');
+        this.options.logger.error({ outboxId: result.id, err: errorMessage(error) }, 'could not record a sent effect');
         if (this.#stopped) return;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
@@ -322,7 +309,7 @@ export class Dispatcher {
       claimed = await this.options.store.claimLanes(lanes.map((lane) => lane.name), leases.lease);
     } catch (error) {
       this.#endRead(token);
-      this.options.logger.error({ err: describe(error) }, 'could not claim outbox lanes');
+      this.options.logger.error({ err: errorMessage(error) }, 'could not claim outbox lanes');
       for (const lane of lanes) {
         lane.claiming = false;
         if (lane.items.length > 0) this.#later(lane, 500);
@@ -364,67 +351,6 @@ export class Dispatcher {
       for (const wake of waiters) wake();
     }
   }
-
-  async #deliver(item: OutboxItem): Promise<{ platformId?: string } | void> {
-    const effect: DispatchedEffect = item.effect;
-    if (effect.type === 'reply') {
-      const channel = this.options.channels.get(effect.to.channel);
-      if (!channel) throw new NotConfigured(`channel ${effect.to.channel} is not configured`);
-      const lastInboundAt = await this.options.lastInboundAt(effect.to);
-      const result = await channel.send(effect.to, effect.message, {
-        outboxId: item.id,
-        attempt: item.attempts,
-        ...(lastInboundAt === undefined ? {} : { lastInboundAt }),
-      });
-      this.#unhealthy.delete(channel.name);
-      return result;
-    }
-    const handler = this.options.handlers[effect.type];
-    if (!handler) throw new NotConfigured(`no handler for ${effect.type} is configured`);
-    return handler(effect, item);
-  }
-
-  /** Records a failed send; answers whether it stays at the head of its lane for a retry. */
-  async #failed(lane: Lane, item: OutboxItem, error: unknown): Promise<'retry' | 'failed' | 'blocked' | 'dead'> {
-    const { options } = this;
-    const delivery = error instanceof DeliveryError ? error.delivery : { retryable: true };
-    const reason = describe(error);
-    const now = options.clock();
-    try {
-      if (delivery.unauthorized && item.effect.type === 'reply') {
-        const name = item.effect.to.channel;
-        if (!this.#unhealthy.has(name)) options.logger.error({ channel: name }, 'the platform refused the channel credentials');
-        this.#unhealthy.add(name);
-      }
-      if (!delivery.retryable) {
-        const status = delivery.blocked ? 'blocked' : 'failed';
-        await options.store.markFailed(item.id, status, reason, now);
-        // Off by configuration (no CRM_URL) is no news: the row waits for retryNotifications.
-        const log = error instanceof NotConfigured ? options.logger.debug : options.logger.warn;
-        log.call(options.logger, { outboxId: item.id, effect: item.effect.type, reason }, `effect ${status}`);
-        return status;
-      }
-      if (item.attempts + 1 >= options.maxAttempts(item.effect.type)) {
-        await options.store.markFailed(item.id, 'failed', `gave up after ${item.attempts + 1} attempts: ${reason}`, now);
-        options.logger.error({ outboxId: item.id, effect: item.effect.type, reason }, 'effect dead after all attempts');
-        return 'dead';
-      }
-      const delay = Math.max(
-        delivery.retryAfterMs ?? 0,
-        backoffDelay(item.attempts, options.baseBackoffMs, options.maxBackoffMs),
-      );
-      const retried: OutboxItem = { ...item, attempts: item.attempts + 1, availableAt: now + delay, error: reason };
-      await options.store.markRetry(item.id, retried.availableAt, reason);
-      lane.items[0] = retried;
-      this.#later(lane, delay);
-      return 'retry';
-    } catch (storeError) {
-      // The store could not record the failure: keep the effect and try it again later.
-      options.logger.error({ outboxId: item.id, err: describe(storeError) }, 'could not record a failed send');
-      this.#later(lane, options.maxBackoffMs);
-      return 'retry';
-    }
-  }
 }
 
 /** Moves a lane's last row back to its place by id, never before a head that may be in flight. */
@@ -441,15 +367,4 @@ function sortLane(lane: Lane): void {
     i = 0;
   }
   items[i] = item;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Nothing is set up to deliver this effect: recorded failed, not retried, not alarming. */
-class NotConfigured extends DeliveryError {
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
 }
