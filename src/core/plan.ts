@@ -3,8 +3,8 @@ import { EngineError } from './errors.js';
 import { inboundEventSchema, type InboundEvent } from './events.js';
 import type { FlowDefinition } from './flow.js';
 import { conversationKey, keyKind, orderKey, type ActorKey, type OrderId } from './ids.js';
-import type { CompiledFlow, StepResult } from './runtime.js';
-import type { Commit, MessageStatusUpdate, NewOrder, NewOutboxItem } from './store.js';
+import { step, type CompiledFlow, type StepResult } from './runtime.js';
+import type { Commit, InboxItem, MessageStatusUpdate, NewOrder, NewOutboxItem, SnapshotEnvelope, Store } from './store.js';
 
 /** Which flow serves which actor key, and where customers' events go. */
 export class Router {
@@ -55,6 +55,55 @@ export class Router {
       .filter((flow) => flow.subscribe!.includes(event.type))
       .map((flow) => ({ ...event, id: `${event.id}>${flow.kind}`, key: `${flow.kind}${rest}` as ActorKey }));
   }
+}
+
+/** An actor's next event, with the actor as stored. */
+export interface BatchHead {
+  readonly key: ActorKey;
+  readonly item: InboxItem;
+  readonly stored: SnapshotEnvelope | null;
+}
+
+/** A head stepped and planned: its commit is ready. */
+export interface PlannedStep extends BatchHead {
+  readonly result: StepResult;
+  readonly commit: Commit;
+}
+
+/**
+ * Steps each head through its flow and plans its commit, allocating the order ids the batch
+ * creates in one call. A head whose flow or plan throws is answered in `failed`, and the rest
+ * of the batch goes on without it.
+ */
+export async function planBatch(
+  store: Pick<Store, 'allocateOrderIds'>,
+  router: Router,
+  heads: readonly BatchHead[],
+  at: number,
+): Promise<{ planned: PlannedStep[]; failed: (BatchHead & { error: unknown })[] }> {
+  const failed: (BatchHead & { error: unknown })[] = [];
+  const stepped: (BatchHead & { result: StepResult })[] = [];
+  let creates = 0;
+  for (const head of heads) {
+    try {
+      const result = step(router.flowFor(head.key), head.stored, head.item.event);
+      for (const effect of result.effects) if (effect.type === 'create_order') creates++;
+      stepped.push({ ...head, result });
+    } catch (error) {
+      failed.push({ ...head, error });
+    }
+  }
+  const orderIds = creates === 0 ? [] : await store.allocateOrderIds(creates);
+  const planned: PlannedStep[] = [];
+  for (const s of stepped) {
+    try {
+      const { event } = s.item;
+      planned.push({ ...s, commit: planCommit({ event, seq: s.item.seq, expectedRev: s.stored?.rev ?? 0, result: s.result, orderIds, router, at }) });
+    } catch (error) {
+      failed.push({ ...s, error });
+    }
+  }
+  return { planned, failed };
 }
 
 /** Events the customer sent themselves (they open a platform's messaging window). */

@@ -3,9 +3,8 @@ import { toEngineError } from './errors.js';
 import type { ActorKey } from './ids.js';
 import { LeaseBook } from './lease-book.js';
 import type { Logger } from './logger.js';
-import { planCommit, type Router } from './plan.js';
+import { planBatch, type Router } from './plan.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
-import { step, type StepResult } from './runtime.js';
 import type { Commit, InboxItem, Lease, OutboxItem, SnapshotEnvelope, Store } from './store.js';
 
 /*
@@ -201,32 +200,11 @@ export class Processor {
     }
     const envelopes = await Promise.all(keys.map((key) => this.#load(key)));
     const started = performance.now();
-    const commits: Commit[] = [];
-    const now = this.options.clock();
-    const steps: { key: ActorKey; item: InboxItem; result: StepResult; stored: SnapshotEnvelope | null }[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const item = this.#queues.get(key)![0]!;
-      const stored = envelopes[i] ?? null;
-      try {
-        steps.push({ key, item, result: step(router.flowFor(key), stored, item.event), stored });
-      } catch (error) {
-        await this.#fail(key, item, error);
-      }
-    }
-    const orderIds = await allocate(store, steps);
-    const planned: typeof steps = [];
-    for (const s of steps) {
-      try {
-        commits.push(
-          planCommit({ event: s.item.event, seq: s.item.seq, expectedRev: s.stored?.rev ?? 0, result: s.result, orderIds, router, at: now }),
-        );
-        planned.push(s);
-      } catch (error) {
-        await this.#fail(s.key, s.item, error);
-      }
-    }
-    if (commits.length === 0) return;
+    const heads = keys.map((key, i) => ({ key, item: this.#queues.get(key)![0]!, stored: envelopes[i] ?? null }));
+    const { planned, failed } = await planBatch(store, router, heads, this.options.clock());
+    for (const { key, item, error } of failed) await this.#fail(key, item, error);
+    if (planned.length === 0) return;
+    const commits = planned.map((p) => p.commit);
     const results = this.#leases ? await this.#commitLeased(commits) : await store.commit(commits);
     const elapsed = (performance.now() - started) / 1000;
     const outbox: OutboxItem[] = [];
@@ -234,7 +212,7 @@ export class Processor {
     let earliestTask: number | null = null;
     for (let i = 0; i < results.length; i++) {
       const result = results[i]!;
-      const { key, item, result: stepped } = planned[i]!;
+      const { key, item, result: stepped, commit } = planned[i]!;
       if (!result.ok) {
         // Another writer moved this actor on (shared: or took its lease): load or claim it again.
         this.#cache.delete(key);
@@ -245,9 +223,9 @@ export class Processor {
       this.#remember(key, { ...stepped.envelope, rev: result.rev });
       for (const row of result.outbox) outbox.push(row);
       for (const row of result.inbox) told.push(row);
-      const seenAt = commits[i]!.customerSeenAt;
+      const seenAt = commit.customerSeenAt;
       if (seenAt !== undefined) this.options.seen(item.event.key, seenAt);
-      for (const task of commits[i]!.tasks) earliestTask = Math.min(earliestTask ?? task.dueAt, task.dueAt);
+      for (const task of commit.tasks) earliestTask = Math.min(earliestTask ?? task.dueAt, task.dueAt);
       observer.processed?.(item.event, elapsed / results.length, stepped.recovered ? 'recovered' : 'ok');
       if (stepped.recovered) logger.warn({ key, recovered: stepped.recovered }, 'stored snapshot could not be used as it was');
       this.#done(key);
@@ -410,12 +388,6 @@ export class Processor {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
   }
-}
-
-async function allocate(store: Store, steps: readonly { result: StepResult }[]) {
-  let count = 0;
-  for (const s of steps) for (const effect of s.result.effects) if (effect.type === 'create_order') count++;
-  return count === 0 ? [] : store.allocateOrderIds(count);
 }
 
 /** Moves the last item back to its place by seq, never before a head that is in a batch. */
