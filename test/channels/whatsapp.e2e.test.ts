@@ -62,6 +62,22 @@ function cloud(name: string, waId: string, change: (message: Json) => void = () 
   return body as unknown as Json;
 }
 
+/** The server's configuration: WhatsApp only, on SQLite at `dbFile`, against the fake at `graphUrl`. */
+const whatsappConfig = (dbFile: string, catalogFile: string, graphUrl: string) =>
+  loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: `sqlite:${dbFile}`,
+    CATALOG_FILE: catalogFile,
+    LOG_LEVEL: 'silent',
+    META_APP_SECRET: appSecret,
+    META_VERIFY_TOKEN: 'e2e-verify',
+    GRAPH_API_URL: graphUrl,
+    WHATSAPP_TOKEN: token,
+    WHATSAPP_PHONE_NUMBER_ID: phoneNumberId,
+    WHATSAPP_CATALOG_ID: catalogId,
+  });
+
 const sign = (raw: string, secret = appSecret) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 describe('WhatsApp end to end', () => {
@@ -76,21 +92,7 @@ describe('WhatsApp end to end', () => {
     dbFile = join(dir, 'orderly.db');
     const catalogFile = join(dir, 'catalog.json');
     writeFileSync(catalogFile, JSON.stringify(catalog));
-    server = await startServer(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATABASE_URL: `sqlite:${dbFile}`,
-        CATALOG_FILE: catalogFile,
-        LOG_LEVEL: 'silent',
-        META_APP_SECRET: appSecret,
-        META_VERIFY_TOKEN: 'e2e-verify',
-        GRAPH_API_URL: graph.url,
-        WHATSAPP_TOKEN: token,
-        WHATSAPP_PHONE_NUMBER_ID: phoneNumberId,
-        WHATSAPP_CATALOG_ID: catalogId,
-      }),
-    );
+    server = await startServer(whatsappConfig(dbFile, catalogFile, graph.url));
   });
 
   afterAll(async () => {
@@ -266,6 +268,45 @@ describe('WhatsApp end to end', () => {
       expect(sent).toMatchObject({ status: 'sent', platformId: (delivered?.answer as { messages: { id: string }[] }).messages[0]?.id });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('WhatsApp on a clean shutdown', () => {
+  it('sends the replies the drain still has, on connections it has not closed yet', async () => {
+    const graph = await startFakeGraphApi({ whatsappToken: token });
+    const dir = mkdtempSync(join(tmpdir(), 'orderly-whatsapp-drain-'));
+    const dbFile = join(dir, 'orderly.db');
+    const catalogFile = join(dir, 'catalog.json');
+    writeFileSync(catalogFile, JSON.stringify(catalog));
+    try {
+      const server = await startServer(whatsappConfig(dbFile, catalogFile, graph.url));
+      // Each send takes a while: the close begins before the first reply went out.
+      graph.fail({ ...graphFailures.slow(150), times: Infinity });
+      const waId = '15550000100';
+      const raw = JSON.stringify(cloud('text_message', waId, (message) => (message['text'] = { body: 'Hi' })));
+      const answer = await fetch(`${server.url}/webhooks/whatsapp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(raw) },
+        body: raw,
+      });
+      expect(answer.status).toBe(200);
+      await server.close({ timeoutMs: 10_000 });
+
+      const store = await openSqliteStore(dbFile);
+      try {
+        const messages = await store.messagesTo({ channel: 'whatsapp', account: phoneNumberId, user: waId }, 0, 100);
+        expect(messages.length).toBeGreaterThan(0);
+        expect(messages.map((message) => message.status)).toEqual(messages.map(() => 'sent'));
+        // Each went out once, and nothing was tried on a closed connection.
+        const sent = graph.requests.filter((request) => request.kind === 'whatsapp' && (request.body as { to?: string }).to === waId);
+        expect(sent.map((request) => request.status)).toEqual(messages.map(() => 200));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await graph.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
