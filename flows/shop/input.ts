@@ -110,6 +110,19 @@ export function readText(text: string, texts: Texts, loose: boolean): Intent {
  * typed commands (or as payloads when they are written as one, like `cat:Tea`).
  */
 export function readInput(event: InboundEvent, texts: Texts, looseText: boolean): Intent {
+  // A step asks this of one event once per guard it tries: read it once (per texts and mode).
+  let known = reads.get(event);
+  if (known?.texts !== texts) {
+    known = { texts };
+    reads.set(event, known);
+  }
+  const mode = looseText ? 'loose' : 'strict';
+  return (known[mode] ??= read(event, texts, looseText));
+}
+
+const reads = new WeakMap<InboundEvent, { texts: Texts; loose?: Intent; strict?: Intent }>();
+
+function read(event: InboundEvent, texts: Texts, looseText: boolean): Intent {
   switch (event.type) {
     case 'payload':
       return readPayload(event.payload);

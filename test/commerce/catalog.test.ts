@@ -170,6 +170,16 @@ describe('Catalog lookups', () => {
     expect(catalog.search('coffee', { limit: 1 }).map((p) => p.id)).toEqual(['eth']);
   });
 
+  it('answers a search asked again at once from the last one, and any other afresh', () => {
+    const first = catalog.search('ethiopia', { matchAll: true });
+    expect(catalog.search('ethiopia', { matchAll: true })).toBe(first);
+    expect(catalog.search('ethiopia').map((p) => p.id)).toEqual(['eth', 'CB-ETH2']);
+    expect(catalog.search('ethiopia', { matchAll: true, limit: 1 }).map((p) => p.id)).toEqual(['eth']);
+    expect(catalog.search('coffee', { matchAll: true }).map((p) => p.id)).toEqual(['eth', 'CB-ETH2', 'card']);
+    expect(catalog.search('ethiopia', { matchAll: true })).not.toBe(first);
+    expect(catalog.search('ethiopia', { matchAll: true })).toEqual(first);
+  });
+
   it('says whether a product can be bought', () => {
     expect(isAvailable(catalog.get('earl')!)).toBe(false);
     expect(isAvailable(catalog.get('eth')!)).toBe(true);
