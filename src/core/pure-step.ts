@@ -45,13 +45,15 @@ export class PureStepper {
     const effects: Effect[] = [];
     this.#effects = effects;
     this.#pure = true;
+    let spawned = false;
     try {
       const scope = this.#scopeOf();
       const { machine } = this;
       const start = snapshot === undefined ? machine.getInitialSnapshot(scope, input) : machine.restoreSnapshot!(snapshot as never, scope);
       if (start.status === 'active' && this.#pure) {
         const next = machine.transition(start, event, scope);
-        if (next.status === 'active' && this.#pure && isEmpty(next.children)) {
+        spawned = !isEmpty(next.children);
+        if (next.status === 'active' && this.#pure && !spawned) {
           this.#taken++;
           return { persisted: machine.getPersistedSnapshot(next), effects, value: next.value };
         }
@@ -59,7 +61,9 @@ export class PureStepper {
     } catch {
       // The actor reports the error as it should.
     }
-    this.#refused++;
+    // Only what needs an actor counts against the machine: a snapshot that does not restore,
+    // or a flow that throws, says nothing about its actions.
+    if (!this.#pure || spawned) this.#refused++;
     // A spawned child may have registered its system id in the scope's system: start afresh.
     this.#scope = undefined;
     return null;

@@ -111,6 +111,17 @@ describe('a step without an actor', () => {
     expect(guards).toBe(33);
   });
 
+  it('keeps trying a machine whose stored snapshots do not restore', () => {
+    const machine = createMachine({
+      initial: 'talking',
+      states: { talking: { on: { text: { actions: emit({ type: 'reply', to: alice, message: { kind: 'text', text: 'ok' } }) } } } },
+    });
+    const stepper = new PureStepper(machine);
+    const gone = { status: 'active', value: 'no-such-state', context: {}, children: {}, historyValue: {} };
+    for (let i = 0; i < 40; i++) expect(stepper.step(gone, input, text('hi'))).toBeNull();
+    expect(stepper.step(undefined, input, text('hi'))).toEqual(inActor(machine, undefined, text('hi')));
+  });
+
   it('is how step runs the shop, and what it stores restores in an actor', () => {
     const catalog = parseCatalog(readFileSync('data/demo-catalog.json', 'utf8'), 'json');
     const flow = compileFlow(shopFlow, createShopServices(catalog));
