@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
+import { expectDrainedOnClose } from './drained.js';
 import { graphFailures, startFakeGraphApi, type FakeGraphApi, type RecordedRequest } from '../fakes/graph-api.js';
 
 /**
@@ -270,19 +271,9 @@ describe('Messenger on a clean shutdown', () => {
         body: raw,
       });
       expect(answer.status).toBe(200);
-      await server.close({ timeoutMs: 10_000 });
-
-      const store = await openSqliteStore(dbFile);
-      try {
-        const messages = await store.messagesTo({ channel: 'messenger', account: page, user: psid }, 0, 100);
-        expect(messages.length).toBeGreaterThan(0);
-        expect(messages.map((message) => message.status)).toEqual(messages.map(() => 'sent'));
-        // Each went out once, and nothing was tried on a closed connection.
-        const sent = graph.requests.filter((request) => JSON.stringify(request.body).includes(psid));
-        expect(sent.map((request) => request.status)).toEqual(messages.map(() => 200));
-      } finally {
-        await store.close();
-      }
+      await expectDrainedOnClose(server, dbFile, { channel: 'messenger', account: page, user: psid }, () =>
+        graph.requests.filter((request) => JSON.stringify(request.body).includes(psid)).map((request) => request.status),
+      );
     } finally {
       await graph.close();
       rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { defaultPushTexts } from '../../src/api/template-messages.js';
 import { defaultPreCheckoutTexts } from '../../src/channels/telegram/payments.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server/index.js';
-import { openSqliteStore } from '../../src/stores/sqlite.js';
+import { expectDrainedOnClose } from './drained.js';
 import { startFakeTelegram, telegramUpdates, type FakeTelegram, type SentMessage } from '../fakes/telegram-api.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orderly-telegram-e2e-'));
@@ -287,18 +287,8 @@ describe('Telegram on a clean shutdown', () => {
     fake.fail('*', { kind: 'slow', ms: 150 }, Infinity);
     const chatId = 5150;
     expect((await post(server.url, { update_id: 1, ...telegramUpdates.text(chatId, '/start') })).status).toBe(200);
-    await server.close({ timeoutMs: 10_000 });
-
-    const store = await openSqliteStore(dbFile);
-    try {
-      const messages = await store.messagesTo({ channel: 'telegram', account: String(fake.botId), user: String(chatId) }, 0, 100);
-      expect(messages.length).toBeGreaterThan(0);
-      expect(messages.map((message) => message.status)).toEqual(messages.map(() => 'sent'));
-      // Each went out once, and nothing was tried on a closed connection.
-      const sent = fake.requests.filter((request) => String((request.body as { chat_id?: unknown }).chat_id) === String(chatId));
-      expect(sent.map((request) => request.status)).toEqual(messages.map(() => 200));
-    } finally {
-      await store.close();
-    }
+    await expectDrainedOnClose(server, dbFile, { channel: 'telegram', account: String(fake.botId), user: String(chatId) }, () =>
+      fake.requests.filter((request) => String((request.body as { chat_id?: unknown }).chat_id) === String(chatId)).map((request) => request.status),
+    );
   });
 });
