@@ -2,6 +2,7 @@ import { Batcher } from './batcher.js';
 import { Delivery, errorMessage, type DeliveryOptions } from './delivery.js';
 import type { EngineObserver } from './engine-types.js';
 import { LeaseBook } from './lease-book.js';
+import { settleLast } from './settle-last.js';
 import type { Lease, OutboxItem } from './store.js';
 
 export interface DispatcherOptions extends DeliveryOptions {
@@ -83,7 +84,7 @@ export class Dispatcher {
       }
       lane.items.push(item);
       if (this.#leases) {
-        sortLane(lane);
+        settleLast(lane.items, (row) => row.id, lane.busy ? 1 : 0);
         if (unsure) lane.unsure = (lane.unsure ?? 0) + 1;
       }
       this.#pending++;
@@ -351,20 +352,4 @@ export class Dispatcher {
       for (const wake of waiters) wake();
     }
   }
-}
-
-/** Moves a lane's last row back to its place by id, never before a head that may be in flight. */
-function sortLane(lane: Lane): void {
-  const { items } = lane;
-  let i = items.length - 1;
-  const item = items[i]!;
-  while (i > 1 && items[i - 1]!.id > item.id) {
-    items[i] = items[i - 1]!;
-    i--;
-  }
-  if (i === 1 && !lane.busy && items[0]!.id > item.id) {
-    items[1] = items[0]!;
-    i = 0;
-  }
-  items[i] = item;
 }

@@ -5,6 +5,7 @@ import { LeaseBook } from './lease-book.js';
 import type { Logger } from './logger.js';
 import { planBatch, type Router } from './plan.js';
 import { RemoteOutcomes } from './remote-outcomes.js';
+import { settleLast } from './settle-last.js';
 import type { Commit, InboxItem, Lease, OutboxItem, SnapshotEnvelope, Store } from './store.js';
 
 /*
@@ -115,7 +116,7 @@ export class Processor {
       queue.push(item);
       if (this.#leases) {
         // A scan can find an event older than one ingested here; the head may be in a batch.
-        if (queue.length > 1 && queue[queue.length - 2]!.seq > item.seq) sortTail(queue, this.#inBatch.has(key));
+        if (queue.length > 1 && queue[queue.length - 2]!.seq > item.seq) settleLast(queue, (queued) => queued.seq, this.#inBatch.has(key) ? 1 : 0);
         this.#unsure.set(key, (this.#unsure.get(key) ?? 0) + 1);
       }
       this.#ready.add(key);
@@ -388,18 +389,6 @@ export class Processor {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
   }
-}
-
-/** Moves the last item back to its place by seq, never before a head that is in a batch. */
-function sortTail(queue: InboxItem[], headBusy: boolean): void {
-  let i = queue.length - 1;
-  const item = queue[i]!;
-  const first = headBusy ? 1 : 0;
-  while (i > first && queue[i - 1]!.seq > item.seq) {
-    queue[i] = queue[i - 1]!;
-    i--;
-  }
-  queue[i] = item;
 }
 
 function describeCause(cause: unknown): string | undefined {
