@@ -36,6 +36,9 @@ export const orderViewSchema = z.object({
   goods: z.array(orderItemSchema),
   created_at: unixSeconds(),
   updated_at: unixSeconds(),
+  history: z
+    .array(z.object({ status: z.number().int(), status_text: z.string(), paid: z.boolean(), at: unixSeconds() }))
+    .meta({ description: 'Every change of status or paid flag since the order was created, oldest first.' }),
 });
 /** An order as the API answers it. */
 export type OrderView = z.infer<typeof orderViewSchema>;
@@ -66,6 +69,7 @@ export function orderView(order: OrderRecord): OrderView {
     goods: d.items.map((item) => ({ ...item })),
     created_at: seconds(order.createdAt),
     updated_at: seconds(order.updatedAt),
+    history: order.history.map((change) => ({ status: change.status, status_text: statusName(change.status) ?? String(change.status), paid: change.paid, at: seconds(change.at) })),
   };
 }
 

@@ -43,6 +43,13 @@ export interface OutboxItem {
   readonly history: readonly { status: string; at: number; error?: string }[];
 }
 
+/** An order's status and paid flag after one change, and when it happened. */
+export interface OrderHistoryEntry {
+  readonly status: number;
+  readonly paid: boolean;
+  readonly at: number;
+}
+
 export interface OrderRecord {
   readonly id: OrderId;
   readonly customer: Address;
@@ -55,6 +62,12 @@ export interface OrderRecord {
   readonly data: Record<string, unknown>;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Every change of status or paid flag since the order was created, oldest first (the
+   * store keeps it, whatever wrote the row). A status reached once stays in it, so a call
+   * can tell it was applied even after another one moved the order further.
+   */
+  readonly history: readonly OrderHistoryEntry[];
 }
 
 export interface CustomerRecord {

@@ -1,12 +1,11 @@
 import type { DispatchedEffect } from '../core/effects.js';
 import type { Address, OrderId } from '../core/ids.js';
-import type { CustomerRecord, OrderRecord, OutboxItem, OutboxStatus, TaskRecord, TaskStatus } from '../core/store.js';
+import type { CustomerRecord, OrderHistoryEntry, OrderRecord, OutboxItem, OutboxStatus, TaskRecord, TaskStatus } from '../core/store.js';
 
 /**
  * The rows the SQL stores read (snake_case columns, the same tables in SQLite and
  * PostgreSQL) and their mapping to the port's records. The two databases differ only in
- * how a delivery history (`H`: JSON text or JSONB) and the paid flag (`P`: 0/1 or boolean)
- * arrive; each store says how to read them.
+ * how a history (`H`: JSON text or JSONB) and the paid flag (`P`: 0/1 or boolean) arrive; each store says how to read them.
  */
 
 export interface AddressRow {
@@ -28,7 +27,7 @@ export interface OutboxRow<H> {
   readonly history: H;
 }
 
-export interface OrderRow<P> extends AddressRow {
+export interface OrderRow<P, H> extends AddressRow {
   readonly id: number;
   readonly customer_id: number;
   readonly status: number;
@@ -38,6 +37,8 @@ export interface OrderRow<P> extends AddressRow {
   readonly data: string;
   readonly created_at: number;
   readonly updated_at: number;
+  /** `[{status, paid, at}]`: JSON text or JSONB. */
+  readonly history: H;
 }
 
 export interface CustomerRow extends AddressRow {
@@ -76,8 +77,8 @@ export function toOutbox<H>(row: OutboxRow<H>, history: (stored: H) => OutboxIte
   };
 }
 
-/** @example toOrder(row, (paid: number) => paid === 1) */
-export function toOrder<P>(row: OrderRow<P>, paid: (stored: P) => boolean): OrderRecord {
+/** @example toOrder(row, (paid: number) => paid === 1, (text: string) => JSON.parse(text)) */
+export function toOrder<P, H>(row: OrderRow<P, H>, paid: (stored: P) => boolean, history: (stored: H) => readonly OrderHistoryEntry[]): OrderRecord {
   return {
     id: row.id as OrderId,
     customer: toAddress(row),
@@ -89,6 +90,7 @@ export function toOrder<P>(row: OrderRow<P>, paid: (stored: P) => boolean): Orde
     data: JSON.parse(row.data) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    history: history(row.history),
   };
 }
 

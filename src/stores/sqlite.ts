@@ -12,6 +12,7 @@ import {
   type LeaseRenewal,
   type MessageStatusUpdate,
   type NewOutboxItem,
+  type OrderRecord,
   type OutboxItem,
   type Store,
 } from '../core/store.js';
@@ -388,6 +389,6 @@ function sameAddress(a: Address, b: Address): boolean {
   return a.channel === b.channel && a.account === b.account && a.user === b.user;
 }
 
-/** SQLite keeps a delivery history as JSON text and the paid flag as 0/1. */
+/** SQLite keeps a history as JSON text and the paid flag as 0/1. */
 const toOutbox = (row: OutboxRow) => toOutboxRecord(row, (history) => JSON.parse(history) as OutboxItem['history']);
-const toOrder = (row: OrderRow) => toOrderRecord(row, (paid) => paid === 1);
+const toOrder = (row: OrderRow) => toOrderRecord(row, (paid) => paid === 1, (history) => JSON.parse(history) as OrderRecord['history']);

@@ -46,30 +46,40 @@ describe('updateOrderStatus overtaken by a concurrent call', () => {
 
   const tap = async (replies: Logged[], prefix: string) => send({ payload: offered(replies).find((payload) => payload.startsWith(prefix))! });
 
-  it('fails 409 naming the reason, and changes nothing: only the other status is told', async () => {
+  /** Places an order through the shop flow; answers its id and how many replies were logged. */
+  async function placeOrder(): Promise<{ id: OrderId; told: number }> {
     let replies = await send({ text: 'hi' });
     for (const prefix of ['browse', 'cat:', 'add:', 'qty:', 'checkout', 'delivery:pickup']) replies = await tap(replies, prefix);
     await send({ text: 'Ana Lopez' });
     replies = await send({ text: '+34 600 111 222' });
     replies = await tap(replies, 'time:');
     await tap(replies, 'confirm');
-    const [order] = await engine.store.listOrders({ limit: 1 });
-    const id = order!.id;
-    const told = (await log()).length;
+    const orders = await engine.store.listOrders({ limit: 100 });
+    return { id: orders.at(-1)!.id, told: (await log()).length };
+  }
 
+  /** The engine, with another call's status 70 for `id` let in once: before this call's event, or after it. */
+  function racedBy(id: OrderId, when: 'before' | 'after'): MethodContext {
     let raced = false;
+    const competing = () =>
+      engine.ingest([{ type: 'order_status', id: `competing-call-${id}`, key: `order:${id}`, at: Date.now(), orderId: id, status: 70 }], { wait: true });
     const racing: Engine = {
       ...engine,
       async ingest(events, options) {
-        if (!raced) {
-          raced = true;
-          await engine.ingest([{ type: 'order_status', id: 'competing-call', key: `order:${id}`, at: Date.now(), orderId: id, status: 70 }], { wait: true });
-        }
-        return engine.ingest(events, options);
+        if (raced) return engine.ingest(events, options);
+        raced = true;
+        if (when === 'before') await competing();
+        const result = await engine.ingest(events, options);
+        if (when === 'after') await competing();
+        return result;
       },
     };
-    const context: MethodContext = { engine: racing, clock: Date.now, requestId: 'race-1', caller: { name: 'token#1' }, logger: silentLogger, serial: createKeyedLock() };
-    const failure = await merchantMethods['updateOrderStatus']!.call({ id, status: 60 }, context).then(
+    return { engine: racing, clock: Date.now, requestId: `race-${id}`, caller: { name: 'token#1' }, logger: silentLogger, serial: createKeyedLock() };
+  }
+
+  it('fails 409 naming the reason, and changes nothing: only the other status is told', async () => {
+    const { id, told } = await placeOrder();
+    const failure = await merchantMethods['updateOrderStatus']!.call({ id, status: 60 }, racedBy(id, 'before')).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -79,5 +89,16 @@ describe('updateOrderStatus overtaken by a concurrent call', () => {
     expect((await engine.store.getOrder(id as OrderId))?.status).toBe(70);
     const news = (await log()).slice(told).map((entry) => entry.message);
     expect(news).toMatchObject([{ kind: 'shipping_update', status: 70 }]);
+  });
+
+  it('answers 200 when its status was applied and the other call moved the order on before the re-read', async () => {
+    const { id, told } = await placeOrder();
+    const answer = await merchantMethods['updateOrderStatus']!.call({ id, status: 60 }, racedBy(id, 'after'));
+    expect(answer).toMatchObject({ id, status: 70, history: [{ status: 60, status_text: 'packed for dispatch' }, { status: 70 }] });
+    const news = (await log()).slice(told).map((entry) => entry.message);
+    expect(news).toMatchObject([
+      { kind: 'shipping_update', status: 60 },
+      { kind: 'shipping_update', status: 70 },
+    ]);
   });
 });

@@ -16,6 +16,7 @@ interface Order {
   goods: { id: string; count: number; total: number }[];
   created_at: number;
   updated_at: number;
+  history: { status: number; status_text: string; paid: boolean; at: number }[];
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,7 +50,9 @@ describe('the order methods', () => {
     expect(Object.keys(order)).toEqual([
       'id', 'user_id', 'user_chat_id', 'channel', 'status', 'status_text', 'paid', 'currency', 'cost_total', 'cost_cart', 'cost_discount',
       'cost_delivery', 'delivery', 'time', 'recipient', 'address', 'mobile', 'goods', 'created_at', 'updated_at',
+      'history',
     ]);
+    expect(order.history).toEqual([]);
     expect(Number.isInteger(order.cost_total)).toBe(true);
     expect(order.goods.length).toBeGreaterThan(0);
     expect(Math.abs(order.created_at - Date.now() / 1_000)).toBeLessThan(120);
@@ -97,6 +100,8 @@ describe('the order methods', () => {
     expect(again.status).toBe(200);
     await pause(600);
     expect(await customer.next(0)).toEqual([]);
+    const { history, updated_at } = await data<Order>(shop.url, 'getOrder', { id });
+    expect(history).toEqual([{ status: 70, status_text: 'sent to the recipient', paid: false, at: updated_at }]);
   });
 
   it('refuses 20 after 30 (cancelled)', async () => {
@@ -126,7 +131,7 @@ describe('the order methods', () => {
   it('marks an order paid once: one payment confirmation, and paying again changes nothing', async () => {
     const { customer, id } = await freshOrder();
     const paid = await data<Order>(shop.url, 'paidOrder', { id });
-    expect(paid).toMatchObject({ id, paid: true, status: 0 });
+    expect(paid).toMatchObject({ id, paid: true, status: 0, history: [{ status: 0, status_text: 'created', paid: true }] });
     const confirmation = await customer.next();
     expect(confirmation).toHaveLength(1);
     expect(ofKind(confirmation, 'text')[0]?.text).toContain(`#${id}`);

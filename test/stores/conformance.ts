@@ -275,6 +275,7 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
           data,
           createdAt: 100,
           updatedAt: 100,
+          history: [],
         });
         await store.commit([commitFor(b!, { expectedRev: 1, at: 200, updateOrders: [{ id: id!, status: 40 }] })]);
         expect(await store.getOrder(id!)).toMatchObject({ status: 40, paid: false, updatedAt: 200, createdAt: 100 });
@@ -285,6 +286,26 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
         ]);
         expect(await store.getOrder(id!)).toMatchObject({ status: 20, paid: true, updatedAt: 400 });
         expect(await store.getOrder(9_999 as OrderId)).toBeNull();
+      });
+
+      it('keeps every change of status or paid flag in the order history, and nothing for a write that changes neither', async () => {
+        const [a, b, c, d] = await store.append([text('a'), text('b'), text('c'), text('d')]);
+        const [id, other] = await store.allocateOrderIds(2);
+        const order = { customer: alice, total: 900, currency: 'EUR', data: { items: [] } };
+        await store.commit([commitFor(a!, { at: 100, createOrders: [{ ...order, id: id! }, { ...order, id: other! }] })]);
+        await store.commit([
+          commitFor(b!, { expectedRev: 1, at: 200, updateOrders: [{ id: id!, status: 20 }, { id: other!, status: 20 }, { id: id!, status: 60 }] }),
+          commitFor(c!, { expectedRev: 2, at: 300, updateOrders: [{ id: id!, status: 60 }, { id: id!, paid: true }] }),
+        ]);
+        await store.commit([commitFor(d!, { expectedRev: 3, at: 400, updateOrders: [{ id: id!, status: 60, paid: true }] })]);
+        const found = await store.getOrder(id!);
+        expect(found?.history).toEqual([
+          { status: 20, paid: false, at: 200 },
+          { status: 60, paid: false, at: 200 },
+          { status: 60, paid: true, at: 300 },
+        ]);
+        expect((await store.listOrders({ limit: 10 })).find((listed) => listed.id === id)?.history).toEqual(found?.history);
+        expect((await store.getOrder(other!))?.history).toEqual([{ status: 20, paid: false, at: 200 }]);
       });
 
       it('schedules tasks as waiting and completes the task a commit handles', async () => {

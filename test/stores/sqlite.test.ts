@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { conversationKey, type Address } from '../../src/core/ids.js';
+import { conversationKey, type Address, type OrderId } from '../../src/core/ids.js';
 import { sqliteMigrations } from '../../src/stores/migrations/sqlite.js';
+import { migrate } from '../../src/stores/sqlite/migrate.js';
 import { loadConfig } from '../../src/server/config.js';
 import { openStore } from '../../src/server/start-server.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
@@ -72,6 +73,24 @@ describe('sqlite store on disk', () => {
     expect(rows).toEqual(sqliteMigrations.map(({ version, name }) => ({ version, name })));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+  });
+
+  it('gives the orders of an older database an empty history, and records their changes from then on', async () => {
+    const path = join(freshDir(), 'orderly.db');
+    const old = new Database(path);
+    migrate(old, sqliteMigrations.filter((migration) => migration.version <= 2), 1);
+    old.prepare("INSERT INTO customers (id, channel, account, external_id, created_at) VALUES (1, 'test', 'shop', 'alice', 1)").run();
+    old.prepare("INSERT INTO orders (id, customer_id, status, total, currency, data, created_at, updated_at) VALUES (7, 1, 20, 10, 'EUR', '{}', 1, 1)").run();
+    old.close();
+
+    const store = openSqliteStore(path);
+    expect(await store.getOrder(7 as OrderId)).toMatchObject({ status: 20, history: [] });
+    const [item] = await store.append([{ type: 'text', id: 'a', key, at: 1, address: alice, text: 'hi' }]);
+    const envelope = { flowId: 'shop', flowVersion: 1, snapshot: {} };
+    const commit = { key, seq: item!.seq, expectedRev: 0, envelope, outbox: [], inbox: [], createOrders: [], tasks: [], at: 5 };
+    await store.commit([{ ...commit, updateOrders: [{ id: 7 as OrderId, status: 60 }] }]);
+    expect(await store.getOrder(7 as OrderId)).toMatchObject({ status: 60, history: [{ status: 60, paid: false, at: 5 }] });
+    await store.close();
   });
 
   it('refuses a database migrated by a newer version', async () => {

@@ -64,8 +64,11 @@ export const updateOrderStatus = defineMethod({
       const verdict = orderTransition(before.status, before.paid, { type: 'order_status', status });
       if (!verdict.accepted) throw new EngineError('CONFLICT', `status ${named(before.status)} cannot go back to ${named(status)}`);
       const after = await applyToOrder(context, id, { type: 'order_status', status });
-      if (after.status !== status) {
-        // Something else moved the order past this status between the check and the order's turn.
+      // Another instance's call may have moved the order on before the re-read. Statuses only
+      // go up, so if the history holds this status, the order reached it (by this call, or one
+      // asking the same) and the answer is the order as it is now; if not, something moved it
+      // past this status before the order's turn, and this call changed nothing.
+      if (after.status !== status && !after.history.some((change) => change.status === status)) {
         throw new EngineError('CONFLICT', `status ${named(after.status)} cannot go back to ${named(status)}: the order moved on meanwhile; nothing changed`);
       }
       context.logger.info({ requestId: context.requestId, caller: context.caller.name, orderId: id, from: before.status, status }, 'order status set');

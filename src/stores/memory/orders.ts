@@ -38,7 +38,7 @@ export class MemoryOrders {
   create(order: NewOrder, json: string, at: number): void {
     const { id, total, currency } = order;
     const owner = this.customers.id(order.customer, at);
-    const created = { status: 0, paid: false, createdAt: at, updatedAt: at };
+    const created = { status: 0, paid: false, createdAt: at, updatedAt: at, history: [] };
     this.#rows.set(id, { id, customerId: owner, total, currency, data: json, ...created });
     this.#ids.splice(firstAbove(this.#ids, id), 0, id);
   }
@@ -46,8 +46,10 @@ export class MemoryOrders {
   update(update: Commit['updateOrders'][number], at: number): void {
     const row = this.#rows.get(update.id);
     if (!row) return;
-    if (update.status !== undefined) row.status = update.status;
-    if (update.paid !== undefined) row.paid = update.paid;
+    const { status = row.status, paid = row.paid } = update;
+    if (status !== row.status || paid !== row.paid) row.history = [...row.history, { status, paid, at }];
+    row.status = status;
+    row.paid = paid;
     row.updatedAt = at;
   }
 
@@ -78,6 +80,7 @@ export class MemoryOrders {
       data: JSON.parse(row.data) as Record<string, unknown>,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
+      history: row.history.map((change) => ({ ...change })),
     };
   }
 }

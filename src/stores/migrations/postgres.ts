@@ -156,6 +156,24 @@ END $$;
 `;
 
 /**
+ * An order keeps each change of its status or paid flag, whatever statement made it: a
+ * trigger appends `{status, paid, at}`. The same status written again adds nothing.
+ */
+const orderHistory = `
+ALTER TABLE orders ADD COLUMN history jsonb NOT NULL DEFAULT '[]';
+CREATE FUNCTION orderly_order_history() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF NEW.status IS DISTINCT FROM OLD.status OR NEW.paid IS DISTINCT FROM OLD.paid THEN
+    NEW.history := OLD.history || jsonb_build_array(jsonb_build_object('status', NEW.status, 'paid', NEW.paid, 'at', NEW.updated_at));
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER orders_history BEFORE UPDATE OF status, paid ON orders
+FOR EACH ROW EXECUTE FUNCTION orderly_order_history();
+`;
+
+/**
  * The PostgreSQL migrations, oldest first. Append new ones; never edit one that has shipped.
  * @example for (const m of postgresMigrations) console.log(m.version, m.name)
  */
@@ -163,4 +181,5 @@ export const postgresMigrations: readonly Migration[] = [
   { version: 1, name: 'initial', sql: tables },
   { version: 2, name: 'batch functions', sql: postgresFunctions },
   { version: 3, name: 'statuses by recipient', sql: statusesByRecipient },
+  { version: 4, name: 'order history', sql: orderHistory },
 ];

@@ -107,6 +107,21 @@ INSERT INTO counters (name, value) VALUES ('order_id', 0);
 `;
 
 /**
+ * An order keeps each change of its status or paid flag, whatever statement made it: a
+ * trigger appends `{status, paid, at}`. The same status written again adds nothing.
+ */
+const orderHistory = `
+ALTER TABLE orders ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+CREATE TRIGGER orders_history AFTER UPDATE OF status, paid ON orders
+WHEN NEW.status IS NOT OLD.status OR NEW.paid IS NOT OLD.paid
+BEGIN
+  UPDATE orders SET history = json_insert(history, '$[#]',
+    json_object('status', NEW.status, 'paid', json(CASE WHEN NEW.paid THEN 'true' ELSE 'false' END), 'at', NEW.updated_at))
+  WHERE id = NEW.id;
+END;
+`;
+
+/**
  * The SQLite migrations, oldest first. Append new ones; never edit one that has shipped.
  * @example for (const m of sqliteMigrations) console.log(m.version, m.name)
  */
@@ -115,4 +130,5 @@ export const sqliteMigrations: readonly Migration[] = [
   // Statuses find a message among its recipient's (outbox_recipient): platform ids are
   // random, and indexing them cost a random page write for every message sent.
   { version: 2, name: 'no platform id index', sql: 'DROP INDEX IF EXISTS outbox_platform_id;' },
+  { version: 3, name: 'order history', sql: orderHistory },
 ];

@@ -10,12 +10,12 @@ import { toOrder as toOrderRecord, toOutbox as toOutboxRecord } from '../rows.js
 
 /** BIGINT columns arrive as numbers, the history as JSONB, the paid flag as a boolean (see ../rows.ts). */
 export type OutboxRow = Rows.OutboxRow<OutboxItem['history']>;
-export type OrderRow = Rows.OrderRow<boolean>;
+export type OrderRow = Rows.OrderRow<boolean, OrderRecord['history']>;
 export type { CustomerRow, TaskRow } from '../rows.js';
 
 const outboxColumns = 'id, lane, effect, status, attempts, available_at, created_at, platform_id, error, history';
 const orderSelect =
-  'SELECT o.id, o.customer_id, o.status, o.paid, o.total, o.currency, o.data, o.created_at, o.updated_at,' +
+  'SELECT o.id, o.customer_id, o.status, o.paid, o.total, o.currency, o.data, o.created_at, o.updated_at, o.history,' +
   ' c.channel, c.account, c.external_id FROM orders o JOIN customers c ON c.id = o.customer_id';
 const taskColumns = 'id, channel, account, external_id, command, due_at, status, fired_at, done_at';
 const customerColumns = 'id, channel, account, external_id, created_at, last_inbound_at';
@@ -84,4 +84,4 @@ export type StatementName = keyof typeof sql;
 export { toAddress, toCustomer, toTask } from '../rows.js';
 
 export const toOutbox = (row: OutboxRow): OutboxItem => toOutboxRecord(row, (history) => history);
-export const toOrder = (row: OrderRow): OrderRecord => toOrderRecord(row, (paid) => paid);
+export const toOrder = (row: OrderRow): OrderRecord => toOrderRecord(row, (paid) => paid, (history) => history);

@@ -4,7 +4,7 @@ import type { CustomerRow, TaskRow } from '../rows.js';
 
 /** Row shapes as SQLite answers them: JSON as text, booleans as 0/1 (see ../rows.ts). */
 export type OutboxRow = Rows.OutboxRow<string>;
-export type OrderRow = Rows.OrderRow<number>;
+export type OrderRow = Rows.OrderRow<number, string>;
 export type { AddressRow, CustomerRow, TaskRow } from '../rows.js';
 
 export interface InboxRow {
@@ -22,7 +22,7 @@ export interface ActorRow {
 type Null<T> = T | null;
 const outboxColumns = 'id, lane, effect, status, attempts, available_at, created_at, platform_id, error, history';
 const orderSelect =
-  'SELECT o.id, o.customer_id, o.status, o.paid, o.total, o.currency, o.data, o.created_at, o.updated_at,' +
+  'SELECT o.id, o.customer_id, o.status, o.paid, o.total, o.currency, o.data, o.created_at, o.updated_at, o.history,' +
   ' c.channel, c.account, c.external_id FROM orders o JOIN customers c ON c.id = o.customer_id';
 const taskColumns = 'id, channel, account, external_id, command, due_at, status, fired_at, done_at';
 const customerColumns = 'id, channel, account, external_id, created_at, last_inbound_at';
