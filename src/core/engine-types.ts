@@ -3,6 +3,7 @@ import type { DispatchedEffect, EffectOf } from './effects.js';
 import type { InboundEvent, InboundEventInput } from './events.js';
 import type { FlowDefinition } from './flow.js';
 import type { Logger } from './logger.js';
+import type { RetentionOptions } from './retention.js';
 import type { OutboxItem, Store } from './store.js';
 
 /** Sends one outbox effect of a type that is not a `reply` (a CRM notification). */
@@ -58,6 +59,13 @@ export interface EngineOptions<S> {
   readonly leaseMs?: number;
   /** Shared store: how often to look for work no notice told about (expired leases, lost notices); 3 s. */
   readonly pollMs?: number;
+  /**
+   * How long to keep history: events processed or failed, messages sent or given up, tasks
+   * that ran or were removed. Without it, everything is kept. Pending work, orders,
+   * customers and conversations are always kept. An event id is deduplicated only while its
+   * event is kept, so keep longer than a platform redelivers (WhatsApp: up to 7 days).
+   */
+  readonly retention?: RetentionOptions;
 }
 
 export interface IngestOptions {
@@ -107,6 +115,8 @@ export interface Engine {
   idle(): Promise<void>;
   /** Sends again the effects of a type that were given up (failed); answers how many. */
   retryFailed(type: DispatchedEffect['type']): Promise<number>;
+  /** Deletes the history older than `retention` now (it also runs at start and hourly); answers how many rows went (0 without retention). */
+  pruneHistory(): Promise<number>;
   /** Channels whose credentials were refused, by name. */
   unhealthyChannels(): string[];
 }

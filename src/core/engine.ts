@@ -10,6 +10,7 @@ import { Batcher } from './batcher.js';
 import { ClusterSync } from './cluster-sync.js';
 import { Router } from './plan.js';
 import { Processor } from './processor.js';
+import { HistoryPruner } from './retention.js';
 import { compileFlow } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import type { InboxItem } from './store.js';
@@ -115,6 +116,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     },
   });
   const scheduler: Scheduler = new Scheduler(store, (items) => processor.enqueue(items), clock, logger);
+  const pruner = options.retention ? new HistoryPruner(store, logger, clock, options.retention) : undefined;
   const sync = lease
     ? new ClusterSync({ store, owner: lease.owner, leaseMs: lease.ms, processor, dispatcher, scheduler, logger, pollMs: Math.max(50, options.pollMs ?? 3_000) })
     : undefined;
@@ -185,6 +187,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     if (sync) {
       await sync.start();
       scheduler.start();
+      pruner?.start();
       logger.info({ instanceId, queued: processor.queued, outbox: dispatcher.pending }, 'engine started (shared store)');
       return;
     }
@@ -201,6 +204,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
       after = items[items.length - 1]!.id;
     }
     scheduler.start();
+    pruner?.start();
     logger.info({ queued: processor.queued, outbox: dispatcher.pending }, 'engine started');
   }
 
@@ -209,6 +213,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     stopping = true;
     sync?.stop();
     scheduler.stop();
+    await pruner?.stop();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
     const drained = await Promise.race([
       processor.drained().then(() => dispatcher.settled(false)).then(() => 'drained' as const),
@@ -249,6 +254,7 @@ export function createEngine<S>(options: EngineOptions<S>): Engine {
     stop,
     idle,
     tasksChanged: () => scheduler.wake(),
+    pruneHistory: () => pruner?.prune() ?? Promise.resolve(0),
     unhealthyChannels: () => dispatcher.unhealthyChannels(),
   };
 }

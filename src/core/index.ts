@@ -9,5 +9,6 @@ export * from './flow.js';
 export * from './ids.js';
 export * from './logger.js';
 export * from './outbound.js';
+export type { RetentionOptions } from './retention.js';
 export { compileFlow, step, type CompiledFlow, type StepResult } from './runtime.js';
 export * from './store.js';

@@ -197,6 +197,21 @@ export type StoreNotice =
   | { readonly topic: 'tasks'; readonly at?: number }
   | { readonly topic: 'resync' };
 
+/** Where `pruneHistory` goes on from in each table: the last id it looked at (0: the start). */
+export interface HistoryCursor {
+  readonly inbox: number;
+  readonly outbox: number;
+  readonly tasks: number;
+}
+
+export interface PruneResult {
+  /** Rows deleted by this call, all tables together. */
+  readonly deleted: number;
+  readonly next: HistoryCursor;
+  /** Every table reached its rows not older than `before` (or its end): nothing more to prune now. */
+  readonly done: boolean;
+}
+
 export interface ListOrdersQuery {
   readonly status?: number;
   readonly limit: number;
@@ -289,6 +304,16 @@ export interface Store {
   releaseLeases(owner: string, names?: { readonly keys?: readonly string[]; readonly lanes?: readonly string[] }): Promise<void>;
   /** The events of `seqs` that are settled, with how: an instance waits for an event another one processes. */
   outcomes(seqs: readonly number[]): Promise<{ seq: number; outcome: 'done' | 'failed' }[]>;
+  /**
+   * Deletes history older than `before`: inbox events processed or failed before then,
+   * outbox rows created before then and no longer pending (the message log: sent, failed,
+   * blocked), and tasks that ran, failed or were removed before then. Each table is walked
+   * in id order after its cursor in `from`, at most `limit` rows of each per call, and only
+   * as far as its rows were created before `before`. Pending events and sends, waiting
+   * tasks, orders, customers and conversations are never deleted. Optional: the engine
+   * prunes only a store that has it.
+   */
+  pruneHistory?(before: number, from: HistoryCursor, limit: number): Promise<PruneResult>;
   /**
    * Calls `listener` with what other instances leave to this one (only a shared store has
    * it). Answers the function that stops listening.

@@ -78,6 +78,8 @@ export interface Config {
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
   /** Several instances on PostgreSQL: how long an instance's leases outlive it (`LEASE_TIMEOUT_MS`). */
   readonly leaseTimeoutMs: number;
+  /** Days of history kept (`RETENTION_DAYS`): 0 keeps everything. */
+  readonly retentionDays: number;
 }
 
 /**
@@ -140,6 +142,9 @@ const databaseUrl = z.string().transform((value, ctx): DatabaseConfig => {
 });
 
 /** A whole number from `min` to `max`, written in decimal digits. */
+/** Below this, a redelivered webhook could find its event deleted and be taken as new. */
+const minRetentionDays = 7;
+
 const integer = (min: number, max: number, what = '') =>
   z
     .string()
@@ -166,6 +171,7 @@ const envSchema = z
     DATABASE_SYNCHRONOUS: optional(z.enum(['normal', 'full'], { error: 'must be normal or full' })),
     DATABASE_SCHEMA: optional(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a schema name (letters, digits and _)' })),
     LEASE_TIMEOUT_MS: withDefault(integer(500, 3_600_000, ' (milliseconds)'), '15000'),
+    RETENTION_DAYS: withDefault(integer(0, 36_500, ' (days; 0 keeps everything)'), '0'),
     CATALOG_FILE: optional(
       z.string().regex(/\.(json|csv)$/i, { error: 'must name a .json or .csv file' }),
     ),
@@ -225,6 +231,10 @@ const envSchema = z
   .superRefine((env, ctx) => {
     if (env.WHATSAPP_TOKEN && !env.WHATSAPP_PHONE_NUMBER_ID) {
       ctx.addIssue({ code: 'custom', path: ['WHATSAPP_PHONE_NUMBER_ID'], message: 'is required when WHATSAPP_TOKEN is set' });
+    }
+    if (env.RETENTION_DAYS > 0 && env.RETENTION_DAYS < minRetentionDays) {
+      const message = `must be 0 (keep everything) or at least ${minRetentionDays}: platforms redeliver a webhook for up to 7 days, and an event is deduplicated only while it is kept`;
+      ctx.addIssue({ code: 'custom', path: ['RETENTION_DAYS'], message });
     }
     if (env.RETRY_MAX_MS < env.RETRY_BASE_MS) {
       ctx.addIssue({ code: 'custom', path: ['RETRY_MAX_MS'], message: `must be at least RETRY_BASE_MS (${env.RETRY_BASE_MS})` });
@@ -309,6 +319,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     api: { rateLimit: e.API_RATE_LIMIT },
     retry: { baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS },
     leaseTimeoutMs: e.LEASE_TIMEOUT_MS,
+    retentionDays: e.RETENTION_DAYS,
   };
 }
 
@@ -353,5 +364,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     channels,
     merchantApi: config.merchantTokens.length > 0,
     crm: config.crm.url ? config.crm.method : false,
+    retentionDays: config.retentionDays > 0 ? config.retentionDays : 'all kept',
   };
 }

@@ -118,6 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       observer: metrics.observer,
       instanceId: randomUUID().slice(0, 8),
       leaseMs: config.leaseTimeoutMs,
+      ...(config.retentionDays > 0 ? { retention: { keepMs: config.retentionDays * 86_400_000 } } : {}),
       ...(notifier ? { handlers: { notify_crm: notifier } } : {}),
       maxAttempts: { notify_crm: crm.maxAttempts },
       baseBackoffMs: retry.baseMs,

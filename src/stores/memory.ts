@@ -6,6 +6,7 @@ import { MemoryCustomers } from './memory/customers.js';
 import { MemoryOrders } from './memory/orders.js';
 import { MemoryOutbox } from './memory/outbox.js';
 import { MemoryTasks } from './memory/tasks.js';
+import { prunedFromMap } from './prune.js';
 import { taskDueEvent, type Commit, type CommitResult, type InboxItem, type LeaseRenewal, type Store } from '../core/store.js';
 
 export interface MemoryStoreOptions {
@@ -20,6 +21,7 @@ export interface MemoryStoreOptions {
 
 interface InboxRow {
   readonly seq: number;
+  readonly eventId: string;
   readonly key: ActorKey;
   readonly json: string;
   readonly receivedAt: number;
@@ -84,7 +86,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     if (eventSeqs.has(event.id)) return null;
     const seq = ++lastSeq;
     eventSeqs.set(event.id, seq);
-    inbox.set(seq, { seq, key: event.key, json, receivedAt: at, status: 0 });
+    inbox.set(seq, { seq, eventId: event.id, key: event.key, json, receivedAt: at, status: 0 });
     pendingSeqs.add(seq);
     return { seq, event };
   }
@@ -256,6 +258,26 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       ),
     renewLeases: (lease, names) => guard(() => leases.renew(lease, names)),
     releaseLeases: (owner, names) => guard(() => leases.release(owner, names)),
+    pruneHistory: (before, from, limit) =>
+      guard(() => {
+        const span = (after: number) => ({ after, before, limit: Math.max(0, limit) });
+        const pruned = {
+          inbox: prunedFromMap(
+            inbox,
+            span(from.inbox),
+            (row) => row.receivedAt,
+            (row) => row.status !== 0 && row.doneAt! < before,
+            (row) => eventSeqs.delete(row.eventId),
+          ),
+          outbox: outbox.prune(from.outbox, before, Math.max(0, limit)),
+          tasks: tasks.prune(from.tasks, before, Math.max(0, limit)),
+        };
+        return {
+          deleted: pruned.inbox.deleted + pruned.outbox.deleted + pruned.tasks.deleted,
+          next: { inbox: pruned.inbox.upTo, outbox: pruned.outbox.upTo, tasks: pruned.tasks.upTo },
+          done: pruned.inbox.done && pruned.outbox.done && pruned.tasks.done,
+        };
+      }),
     outcomes: (seqs) =>
       guard(() =>
         seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {

@@ -3,11 +3,12 @@ import type { ClientConfig, PoolClient, QueryResultRow } from 'pg';
 import { EngineError, toEngineError } from '../core/errors.js';
 import type { InboundEvent } from '../core/events.js';
 import { conversationKey, type ActorKey, type OrderId } from '../core/ids.js';
-import { taskDueEvent, type ClaimedKey, type ClaimedLane, type InboxItem, type OutboxItem, type Store } from '../core/store.js';
+import { taskDueEvent, type ClaimedKey, type ClaimedLane, type HistoryCursor, type InboxItem, type OutboxItem, type Store } from '../core/store.js';
 import { postgresMigrations } from './migrations/postgres.js';
 import { clean, decodeResults, encodeCommits, encodeStatus, type CommitRow } from './postgres/commit-batch.js';
 import { migratePostgres } from './postgres/migrate.js';
 import { NotifyListener } from './postgres/notify.js';
+import { historyTables, reach, type HeadRow } from './prune.js';
 import {
   sql,
   toCustomer,
@@ -20,6 +21,13 @@ import {
   type StatementName,
   type TaskRow,
 } from './postgres/statements.js';
+
+/** The statements `pruneHistory` runs on each table. */
+const history: Record<keyof HistoryCursor, { readonly head: StatementName; readonly prune: StatementName }> = {
+  inbox: { head: 'inboxHead', prune: 'pruneInbox' },
+  outbox: { head: 'outboxHead', prune: 'pruneOutbox' },
+  tasks: { head: 'tasksHead', prune: 'pruneTasks' },
+};
 
 export interface PostgresStoreOptions {
   /** Connections in the pool (the LISTEN connection comes on top). 10 by default. */
@@ -146,6 +154,20 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         return rows.map(toItem);
       }),
     fail: (seq, reason) => guard(async () => void (await query('fail', [clean(reason), clock(), seq]))),
+    pruneHistory: (before, from, limit) =>
+      guard(async () => {
+        const next = { ...from };
+        let deleted = 0;
+        let done = true;
+        for (const table of historyTables) {
+          const { head, prune } = history[table];
+          const reached = reach(await query<HeadRow>(head, [from[table], rows0(limit)]), before, from[table], limit);
+          if (reached.upTo > from[table]) deleted += (await pool.query({ name: prune, text: sql[prune], values: [from[table], reached.upTo, before] })).rowCount ?? 0;
+          next[table] = reached.upTo;
+          done &&= reached.done;
+        }
+        return { deleted, next, done };
+      }),
     outcomes: (seqs) =>
       guard(async () => {
         if (seqs.length === 0) return [];

@@ -174,6 +174,7 @@ describe('createApp', () => {
     tasksChanged: () => Promise.resolve(),
     retryFailed: () => Promise.resolve(0),
     idle: () => Promise.resolve(),
+    pruneHistory: () => Promise.resolve(0),
     unhealthyChannels: () => unhealthy,
   };
   const routes = express.Router();

@@ -106,6 +106,11 @@ describe('loadConfig', () => {
     expect(config.retry).toEqual({ baseMs: 50, maxMs: 50 });
   });
 
+  it('keeps all history by default, and RETENTION_DAYS days of it when set', () => {
+    expect(loadConfig({}).retentionDays).toBe(0);
+    expect(loadConfig({ RETENTION_DAYS: '30' }).retentionDays).toBe(30);
+  });
+
   it('resolves CATALOG_FILE against the working directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orderly-config-'));
     writeFileSync(join(dir, 'shop.csv'), 'id\n');
@@ -133,6 +138,8 @@ describe('loadConfig', () => {
     ['API_RATE_LIMIT', '-1', /^API_RATE_LIMIT must be an integer from 1 to 1000000 \(requests per minute per token\)/],
     ['RETRY_BASE_MS', '0.5', /^RETRY_BASE_MS must be an integer/],
     ['RETRY_MAX_MS', '100', /^RETRY_MAX_MS must be at least RETRY_BASE_MS \(500\)/],
+    ['RETENTION_DAYS', '3', /^RETENTION_DAYS must be 0 \(keep everything\) or at least 7: platforms redeliver/],
+    ['RETENTION_DAYS', '-1', /^RETENTION_DAYS must be an integer from 0 to 36500 \(days; 0 keeps everything\)/],
   ])('names %s when it is %j', (variable, value, message) => {
     const error = failure({ [variable]: value, ...(variable === 'WHATSAPP_PHONE_NUMBER_ID' ? { WHATSAPP_TOKEN: 'x' } : {}) });
     expect(error.variable).toBe(variable);

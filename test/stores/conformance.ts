@@ -551,6 +551,75 @@ export function storeConformance(name: string, open: () => Promise<Store> | Stor
       });
     });
 
+    describe('pruneHistory', () => {
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+      const none = { inbox: 0, outbox: 0, tasks: 0 };
+
+      /** Prunes in batches of `limit` until done; answers how many went and how many calls it took. */
+      async function pruneAll(before: number, limit: number): Promise<{ deleted: number; calls: number }> {
+        let from = none;
+        let deleted = 0;
+        for (let calls = 1; calls < 100; calls++) {
+          const result = await store.pruneHistory!(before, from, limit);
+          deleted += result.deleted;
+          from = result.next;
+          if (result.done) return { deleted, calls };
+        }
+        throw new Error('pruneHistory never said done');
+      }
+
+      it('deletes settled events, sent or failed messages and finished tasks older than the cutoff, in batches; never pending work', async () => {
+        expect(store.pruneHistory).toBeTypeOf('function');
+        const lane = conversationKey(bob);
+        // Old: an event done with a sent, a failed and a pending reply; a failed event; a pending one.
+        const [done, failed, pending] = await store.append([text('old-done', bob), text('old-failed'), text('old-pending', alice)]);
+        const [sent, refused, waiting] = applied(
+          (await store.commit([commitFor(done!, { at: Date.now(), outbox: ['1', '2', '3'].map((body) => ({ lane, effect: reply(bob, body) })) })]))[0],
+        ).outbox;
+        await store.markSent([{ id: sent!.id, at: Date.now() }]);
+        await store.markFailed(refused!.id, 'blocked', 'the user blocked the page', Date.now());
+        await store.fail(failed!.seq, 'no flow for it');
+        const removed = await store.addTask({ customer: alice, command: 'removed', dueAt: 1 });
+        await store.removeTask(removed.id);
+        const armed = await store.addTask({ customer: alice, command: 'armed', dueAt: Date.now() + 3_600_000 });
+        await tick();
+        const cutoff = Date.now();
+        await tick();
+        // New: an event done with a sent reply, and a removed task.
+        const fresh = await appendOne(text('new-done', bob));
+        const [recent] = applied((await store.commit([commitFor(fresh, { key: own('new'), at: Date.now(), outbox: [{ lane, effect: reply(bob, 'new') }] })]))[0]).outbox;
+        await store.markSent([{ id: recent!.id, at: Date.now() }]);
+        const later = await store.addTask({ customer: alice, command: 'later', dueAt: 1 });
+        await store.removeTask(later.id);
+
+        const { deleted, calls } = await pruneAll(cutoff, 2);
+        expect(deleted).toBe(5); // two events, two messages, one task
+        expect(calls).toBeGreaterThan(1);
+        expect(await store.outcomes([done!.seq, failed!.seq, fresh.seq])).toEqual([{ seq: fresh.seq, outcome: 'done' }]);
+        expect((await store.pending(0, 10)).map((item) => item.seq)).toEqual([pending!.seq]);
+        expect(await store.getOutbox(sent!.id)).toBeNull();
+        expect(await store.getOutbox(refused!.id)).toBeNull();
+        expect((await store.pendingOutbox(0, 10)).map((row) => row.id)).toEqual([waiting!.id]);
+        expect((await store.messagesTo(bob, 0, 10)).map((row) => row.id)).toEqual([waiting!.id, recent!.id]);
+        expect(await store.getTask(removed.id)).toBeNull();
+        expect(await store.getTask(armed.id)).toMatchObject({ status: taskStatus.waiting });
+        expect(await store.getTask(later.id)).toMatchObject({ status: taskStatus.removed });
+
+        expect(await pruneAll(cutoff, 2)).toEqual({ deleted: 0, calls: 1 });
+        // The dedupe of an id lasts as long as its event is kept.
+        expect(await store.append([text('old-done', bob), text('new-done', bob)])).toHaveLength(1);
+      });
+
+      it('stops at the first row not older than the cutoff, and says done on an empty store', async () => {
+        expect(store.pruneHistory).toBeTypeOf('function');
+        expect(await store.pruneHistory!(Date.now(), none, 10)).toEqual({ deleted: 0, next: none, done: true });
+        const [first, second] = await store.append([text('first'), text('second')]);
+        await store.commit([commitFor(first!, { at: Date.now() }), commitFor(second!, { expectedRev: 1, at: Date.now() })]);
+        const result = await store.pruneHistory!(0, none, 10);
+        expect(result).toEqual({ deleted: 0, next: none, done: true });
+      });
+    });
+
     describe('tasks', () => {
       it('adds a waiting task and reads it back', async () => {
         const task = await store.addTask({ customer: alice, command: 'menu', dueAt: 1_000 });

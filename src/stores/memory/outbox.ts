@@ -1,6 +1,7 @@
 import type { DispatchedEffect } from '../../core/effects.js';
 import { conversationKey, type Address } from '../../core/ids.js';
 import type { MessageStatusUpdate, NewOutboxItem, OutboxItem } from '../../core/store.js';
+import { prunedFromMap, type TablePruned } from '../prune.js';
 import { firstAbove } from './first-above.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -124,6 +125,24 @@ export class MemoryOutbox {
     const ids = this.#byRecipient.get(conversationKey(address)) ?? [];
     const from = firstAbove(ids, afterId);
     return ids.slice(from, from + Math.max(0, limit)).map((id) => toOutbox(this.#rows.get(id)!));
+  }
+
+  /** `pruneHistory` of the outbox: rows no longer pending, created before `before`. */
+  prune(after: number, before: number, limit: number): TablePruned {
+    return prunedFromMap(
+      this.#rows,
+      { after, before, limit },
+      (row) => row.createdAt,
+      (row) => row.status !== 'pending' && row.createdAt < before,
+      (row) => {
+        const effect = JSON.parse(row.effect) as DispatchedEffect;
+        if (effect.type !== 'reply') return;
+        const key = conversationKey(effect.to);
+        const ids = this.#byRecipient.get(key)!.filter((id) => id !== row.id);
+        if (ids.length > 0) this.#byRecipient.set(key, ids);
+        else this.#byRecipient.delete(key);
+      },
+    );
   }
 
   #page(ids: Iterable<number>, afterId: number, limit: number): OutboxItem[] {

@@ -1,5 +1,6 @@
 import type { Address } from '../../core/ids.js';
 import { taskStatus, type TaskRecord } from '../../core/store.js';
+import { prunedFromMap, type TablePruned } from '../prune.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type TaskRow = Mutable<TaskRecord> & { readonly createdAt: number };
@@ -41,6 +42,16 @@ export class MemoryTasks {
     row.status = taskStatus.removed;
     this.#armed.delete(id);
     return true;
+  }
+
+  /** `pruneHistory` of the tasks: those that ran, failed or were removed before `before`. */
+  prune(after: number, before: number, limit: number): TablePruned {
+    return prunedFromMap(
+      this.#rows,
+      { after, before, limit },
+      (row) => row.createdAt,
+      (row) => row.status !== taskStatus.waiting && (row.doneAt ?? row.createdAt) < before,
+    );
   }
 
   get(id: number): TaskRecord | null {

@@ -67,6 +67,13 @@ export const sql = {
   addTask:
     'WITH t AS (INSERT INTO tasks (channel, account, external_id, command, due_at, created_at)' +
     ' VALUES ($1, $2, $3, $4, $5, $6) RETURNING id) SELECT t.id, pg_notify($7, $8) FROM t',
+  // History, oldest first (see Store.pruneHistory): a batch's head rows, then a range of ids.
+  inboxHead: 'SELECT seq AS id, received_at AS at FROM inbox WHERE seq > $1 ORDER BY seq LIMIT $2',
+  pruneInbox: 'DELETE FROM inbox WHERE seq > $1 AND seq <= $2 AND status <> 0 AND done_at < $3',
+  outboxHead: 'SELECT id, created_at AS at FROM outbox WHERE id > $1 ORDER BY id LIMIT $2',
+  pruneOutbox: "DELETE FROM outbox WHERE id > $1 AND id <= $2 AND status <> 'pending' AND created_at < $3",
+  tasksHead: 'SELECT id, created_at AS at FROM tasks WHERE id > $1 ORDER BY id LIMIT $2',
+  pruneTasks: 'DELETE FROM tasks WHERE id > $1 AND id <= $2 AND status <> 0 AND COALESCE(done_at, created_at) < $3',
   getTask: `SELECT ${taskColumns} FROM tasks WHERE id = $1`,
   removeTask: 'UPDATE tasks SET status = 2 WHERE id = $1 AND status = 0 AND fired_at IS NULL',
   fireTasks:

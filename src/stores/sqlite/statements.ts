@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type * as Rows from '../rows.js';
 import type { CustomerRow, TaskRow } from '../rows.js';
+import type { HeadRow } from '../prune.js';
 
 /** Row shapes as SQLite answers them: JSON as text, booleans as 0/1 (see ../rows.ts). */
 export type OutboxRow = Rows.OutboxRow<string>;
@@ -122,6 +123,16 @@ export function prepareStatements(db: Database.Database) {
     listOrders: prepare<[number, number], OrderRow>(`${orderSelect} WHERE o.id > ? ORDER BY o.id LIMIT ?`),
     listOrdersByStatus: prepare<[number, number, number], OrderRow>(
       `${orderSelect} WHERE o.status = ? AND o.id > ? ORDER BY o.id LIMIT ?`,
+    ),
+
+    // History, oldest first (see Store.pruneHistory): a batch's head rows, then a range of ids.
+    inboxHead: prepare<[number, number], HeadRow>('SELECT seq AS id, received_at AS at FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+    pruneInbox: prepare<[number, number, number]>('DELETE FROM inbox WHERE seq > ? AND seq <= ? AND status <> 0 AND done_at < ?'),
+    outboxHead: prepare<[number, number], HeadRow>('SELECT id, created_at AS at FROM outbox WHERE id > ? ORDER BY id LIMIT ?'),
+    pruneOutbox: prepare<[number, number, number]>("DELETE FROM outbox WHERE id > ? AND id <= ? AND status <> 'pending' AND created_at < ?"),
+    tasksHead: prepare<[number, number], HeadRow>('SELECT id, created_at AS at FROM tasks WHERE id > ? ORDER BY id LIMIT ?'),
+    pruneTasks: prepare<[number, number, number]>(
+      'DELETE FROM tasks WHERE id > ? AND id <= ? AND status <> 0 AND COALESCE(done_at, created_at) < ?',
     ),
 
     insertCustomer: prepare<[string, string, string, number]>(
