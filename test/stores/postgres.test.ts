@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { conversationKey, type Address } from '../../src/core/ids.js';
+import { conversationKey, type Address, type OrderId } from '../../src/core/ids.js';
 import type { Store } from '../../src/core/store.js';
 import { postgresMigrations } from '../../src/stores/migrations/postgres.js';
 import { openPostgresStore } from '../../src/stores/postgres.js';
+import { migratePostgres } from '../../src/stores/postgres/migrate.js';
 import { storeConformance } from './conformance.js';
 
 /**
@@ -70,6 +71,29 @@ describe.skipIf(!url)('postgres store', () => {
     }
     const rows = await withClient(async (client) => (await client.query(`SELECT event_id FROM "${schema}".inbox`)).rows);
     expect(rows).toEqual([{ event_id: 'in-schema' }]);
+  });
+
+  it('gives the orders of an older schema an empty history, and records their changes from then on', async () => {
+    const schema = freshSchema();
+    await withClient(async (client) => {
+      await client.query(`SET search_path TO "${schema}"`);
+      await migratePostgres(client, schema, postgresMigrations.filter((migration) => migration.version <= 3), 1);
+      await client.query("INSERT INTO customers (id, channel, account, external_id, created_at) VALUES (1, 'test', 'shop', 'alice', 1)");
+      await client.query("INSERT INTO orders (id, customer_id, status, total, currency, data, created_at, updated_at) VALUES (7, 1, 20, 10, 'EUR', '{}', 1, 1)");
+    });
+    const store = await openFresh(schema);
+    try {
+      expect(await store.getOrder(7 as OrderId)).toMatchObject({ status: 20, history: [] });
+      const alice: Address = { channel: 'test', account: 'shop', user: 'alice' };
+      const key = conversationKey(alice);
+      const [item] = await store.append([{ type: 'text', id: 'a', key, at: 1, address: alice, text: 'hi' }]);
+      const envelope = { flowId: 'shop', flowVersion: 1, snapshot: {} };
+      const commit = { key, seq: item!.seq, expectedRev: 0, envelope, outbox: [], inbox: [], createOrders: [], tasks: [], at: 5 };
+      await store.commit([{ ...commit, updateOrders: [{ id: 7 as OrderId, status: 60 }] }]);
+      expect(await store.getOrder(7 as OrderId)).toMatchObject({ status: 60, history: [{ status: 60, paid: false, at: 5 }] });
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a schema migrated by a newer version', async () => {
