@@ -8,22 +8,20 @@ import {
   taskDueEvent,
   type Commit,
   type CommitResult,
-  type HistoryCursor,
   type InboxItem,
   type LeaseRenewal,
   type MessageStatusUpdate,
   type NewOutboxItem,
   type OrderRecord,
   type OutboxItem,
-  type PruneResult,
   type Store,
 } from '../core/store.js';
 import { leasePair, LocalLeases } from './local-leases.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { toCustomer, toOrder as toOrderRecord, toOutbox as toOutboxRecord, toTask } from './rows.js';
 import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.js';
-import { historyTables, reach } from './prune.js';
 import { migrate } from './sqlite/migrate.js';
+import { historyPruning } from './sqlite/prune-history.js';
 import {
   prepareStatements,
   type OrderRow,
@@ -235,24 +233,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       s.markSent.run(r.platformId ?? null, JSON.stringify({ status: 'sent', at: r.at }), r.id);
     }
   });
-  const history = {
-    inbox: { head: s.inboxHead, prune: s.pruneInbox },
-    outbox: { head: s.outboxHead, prune: s.pruneOutbox },
-    tasks: { head: s.tasksHead, prune: s.pruneTasks },
-  };
-  const pruneTx = db.transaction((before: number, from: HistoryCursor, limit: number): PruneResult => {
-    const next = { ...from };
-    let deleted = 0;
-    let done = true;
-    for (const table of historyTables) {
-      const { head, prune } = history[table];
-      const reached = reach(head.all(from[table], limit), before, from[table], limit);
-      if (reached.upTo > from[table]) deleted += prune.run(from[table], reached.upTo, before).changes;
-      next[table] = reached.upTo;
-      done &&= reached.done;
-    }
-    return { deleted, next, done };
-  });
+  const pruneHistory = historyPruning(db, s);
   const fireTx = db.transaction((now: number, limit: number) => {
     const fired: InboxItem[] = [];
     for (const row of s.dueTasks.all(now, rows(limit))) {
@@ -364,7 +345,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       guard(() => [...new Set(lanes)].flatMap((lane) => (laneLeases.take(lane, lease) ? [{ lane, pending: s.pendingOfLane.all(lane).map(toOutbox) }] : []))),
     renewLeases: (lease, names) => guard(() => leases.renew(lease, names)),
     releaseLeases: (owner, names) => guard(() => leases.release(owner, names)),
-    pruneHistory: (before, from, limit) => guard(() => pruneTx.immediate(before, from, rows(limit))),
+    pruneHistory: (before, from, limit) => guard(() => pruneHistory(before, from, rows(limit))),
     outcomes: (seqs) =>
       guard(() =>
         seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {
