@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Channel } from '../../src/core/channel.js';
 import { Dispatcher } from '../../src/core/dispatcher.js';
 import { conversationKey, type Address } from '../../src/core/ids.js';
@@ -60,7 +61,20 @@ export function twoDispatchers(store: Store, storeOfA: Store, channel: (by: stri
     for (const [owner, one] of byOwner) if (owner !== notice.from) one.notice(notice.lane);
     if (notice.from) noticed?.(notice.from);
   });
-  return { a, b, unwatch };
+  /**
+   * Lets both dispatchers settle, stops them, and checks the end of every race: each row sent
+   * once, by A, and nothing left pending.
+   */
+  const expectEachRowSentOnceByA = async (sends: Map<number, string[]>) => {
+    await a.settled(true);
+    await b.settled(true);
+    unwatch();
+    a.stop();
+    b.stop();
+    expect(Object.fromEntries(sends)).toEqual({ 1: ['a'], 2: ['a'] });
+    expect(await store.pendingOutbox(0, 100)).toEqual([]);
+  };
+  return { a, b, expectEachRowSentOnceByA };
 }
 
 /** Commits a text reply to alice as the next step of her conversation; answers its outbox rows. */
