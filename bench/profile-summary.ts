@@ -4,7 +4,11 @@
  * store, xstate, undici, logging, metrics, …), the top functions by self time, and the
  * project's own functions by inclusive time.
  *
- *   npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25]
+ *   npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--from <s>] [--to <s>] [--timeline]
+ *
+ * `--from` and `--to` keep only the samples taken in that window, in seconds from the start
+ * of the profile (a bench row's profile spans start-up, warm-up, load and drain);
+ * `--timeline` prints how busy each second was, to find the window.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -63,13 +67,45 @@ function areaOfUrl(url: string): string | undefined {
   return areas.find(([, pattern]) => !pattern.source.startsWith('^name:') && pattern.test(url))?.[0];
 }
 
+/** A window of the profile, ms from its start; the whole profile when unset. */
+export interface Window {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+}
+
+/** Each sample's time, ms from the start of the profile. */
+function sampleTimes(profile: CpuProfile): number[] {
+  let at = 0;
+  return profile.timeDeltas.map((delta) => (at += delta / 1_000));
+}
+
+/**
+ * Busy ms in each second of the profile (every sample but idle ones).
+ *
+ * @example timeline(profile) // [412.5, 980.1, …]: the first second was 41% busy
+ */
+export function timeline(profile: CpuProfile): number[] {
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  const busy: number[] = [];
+  sampleTimes(profile).forEach((at, i) => {
+    const second = Math.floor(at / 1_000);
+    while (busy.length <= second) busy.push(0);
+    if (!idle.has(profile.samples[i]!)) busy[second]! += (profile.timeDeltas[i] ?? 0) / 1_000;
+  });
+  return busy;
+}
+
 /** Per area and per function: self ms; per project function: inclusive ms. */
-export function summarize(profile: CpuProfile) {
+export function summarize(profile: CpuProfile, window: Window = {}) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1_000));
+  const times = sampleTimes(profile);
+  const { fromMs = 0, toMs = Infinity } = window;
+  profile.samples.forEach((id, i) => {
+    if (times[i]! >= fromMs && times[i]! < toMs) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1_000);
+  });
 
   const byArea = new Map<string, number>();
   const areaInclusive = new Map<string, number>();
@@ -138,13 +174,20 @@ function print(summary: ReturnType<typeof summarize>, top: number): void {
 }
 
 if (isMain(import.meta.url)) {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true });
-  if (positionals.length === 0) {
-    console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25]');
+  const { values, positionals } = parseArgs({
+    options: { top: { type: 'string', default: '25' }, from: { type: 'string' }, to: { type: 'string' }, timeline: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  const seconds = (value: string | undefined) => (value === undefined ? undefined : Number(value) * 1_000);
+  const window: Window = { ...(values.from !== undefined ? { fromMs: seconds(values.from) } : {}), ...(values.to !== undefined ? { toMs: seconds(values.to) } : {}) };
+  if (positionals.length === 0 || Object.values(window).some((ms) => !Number.isFinite(ms) || ms < 0)) {
+    console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--from <s>] [--to <s>] [--timeline]');
     process.exit(2);
   }
   for (const file of positionals) {
     if (positionals.length > 1) console.log(`\n== ${file}`);
-    print(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile), Number(values.top));
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    if (values.timeline) console.log(`busy ms per second: ${timeline(profile).map((ms) => Math.round(ms)).join(' ')}\n`);
+    print(summarize(profile, window), Number(values.top));
   }
 }
