@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -162,6 +162,43 @@ function cpuMsOf(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU time (user + system) of every process named `name` right now, ms by pid: a database
+ * server's processes, say, that work for the server under test. Empty where /proc is missing.
+ * @example const before = cpuMsByName('postgres'); … cpuMsSince(before, cpuMsByName('postgres'))
+ */
+export function cpuMsByName(name: string): Map<number, number> {
+  const found = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const ms = cpuMsOf(Number(pid));
+      if (Number.isFinite(ms)) found.set(Number(pid), ms);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found;
+}
+
+/**
+ * The CPU time processes used between two readings of `cpuMsByName`, ms. A process that
+ * started in between counts from zero; one that ended in between is missing from the second
+ * reading, and its last moments with it.
+ */
+export function cpuMsSince(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += Math.max(0, now - (before.get(pid) ?? 0));
+  return ms;
 }
 
 /**

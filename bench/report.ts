@@ -118,7 +118,7 @@ export function formatTable(results: BenchResults): string {
     fmt(row.sent),
     row.replied === row.sent ? fmt(row.replied) : `${fmt(row.replied)} MISMATCH`,
     `${fmt(row.rss_mb)} / ${fmt(row.rss_end_mb)}`,
-    fmt(row.cpu_us_per_event),
+    row.db_cpu_us_per_event === null ? fmt(row.cpu_us_per_event) : `${fmt(row.cpu_us_per_event)} + ${fmt(row.db_cpu_us_per_event)} db`,
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
   const line = (cells: readonly string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;

@@ -1,11 +1,11 @@
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { freePort, machineBusyMs, serverEntry, startChild, type Child } from './children.js';
+import { cpuMsByName, cpuMsSince, freePort, machineBusyMs, serverEntry, startChild, type Child } from './children.js';
 import type { FakeControl } from './fake-control.js';
 import { closedLoop, paced, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
-import { seedSqlite } from './seed.js';
+import { dropPostgresSchema, seedPostgres, seedSqlite } from './seed.js';
 import { matchReplies, percentile } from './stats.js';
 import { benchSecrets, createEventSource, customerId, poolCustomer, webhookPath, type BenchChannel } from './webhooks.js';
 
@@ -56,6 +56,11 @@ export interface RowResult {
   /** The same for the load generator (this process) and the fake platform: they share the machine. */
   readonly load_cpu_us_per_event: number;
   readonly fake_cpu_us_per_event: number;
+  /**
+   * CPU time of the database server's processes per event (PostgreSQL on this machine), part
+   * of the work of every event; null for SQLite (in the server's process) or a database elsewhere.
+   */
+  readonly db_cpu_us_per_event: number | null;
   /**
    * The machine's CPU used by other processes during the measured load and drain, as a
    * percentage of all its cores: above a few percent, the row's figures are skewed.
@@ -133,7 +138,7 @@ export function planRows(options: BenchOptions): RowPlan[] {
 }
 
 /** Starts the row's server: the baseline, or orderly's real entry (compiled, as `npm start` runs it; see `buildServer`). */
-async function startServer(plan: RowPlan, context: RowContext, databaseUrl: string): Promise<Child> {
+async function startServer(plan: RowPlan, context: RowContext, database: Database): Promise<Child> {
   const { options, fakeUrl } = context;
   if (plan.server === 'baseline') {
     return startChild({
@@ -144,7 +149,8 @@ async function startServer(plan: RowPlan, context: RowContext, databaseUrl: stri
     });
   }
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...withoutOrderlyVariables(process.env), PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...withoutOrderlyVariables(process.env), PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, LOG_LEVEL: 'warn' };
+  if (database.schema) env['DATABASE_SCHEMA'] = database.schema;
   if (plan.channel === 'messenger') {
     Object.assign(env, { META_APP_SECRET: benchSecrets.appSecret, MESSENGER_PAGE_TOKEN: benchSecrets.pageToken, GRAPH_API_URL: `${fakeUrl}/v21.0` });
   } else {
@@ -160,6 +166,18 @@ async function startServer(plan: RowPlan, context: RowContext, databaseUrl: stri
   });
 }
 
+/** Where a row's server keeps its data: a SQLite file, or a PostgreSQL schema of its own. */
+interface Database {
+  readonly url: string;
+  readonly schema?: string;
+}
+
+/** Whether a PostgreSQL URL names a server on this machine (a loopback address or a socket). */
+function onThisMachine(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === '' || host === 'localhost' || host === '[::1]' || host.startsWith('127.') || host.startsWith('%2F') || host.startsWith('/');
+}
+
 /** The environment without any variable of orderly's contract, so the shell's do not leak in. */
 function withoutOrderlyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const prefixes = ['PORT', 'HOST', 'DATABASE_URL', 'CATALOG_FILE', 'MERCHANT_TOKEN', 'META_', 'GRAPH_API_URL', 'MESSENGER_', 'WHATSAPP_', 'TELEGRAM_', 'CRM_', 'TEMPLATE_', 'API_RATE_LIMIT', 'RETRY_', 'LOG_LEVEL', 'WEB_ACCOUNT'];
@@ -169,29 +187,30 @@ function withoutOrderlyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /**
  * Runs one row: stores its customers, starts its server, warms it up (closed loop, one event
  * for each customer of the pool — fewer on Telegram — every reply awaited), then loads it,
- * waits (bounded) for the replies, and measures. The server is stopped and its database
- * removed whatever happens.
+ * waits (bounded) for the replies, and measures. Each row starts from a database of its own:
+ * a copy of a SQLite file seeded once per invocation, or a PostgreSQL schema seeded for the
+ * row. The server is stopped and its database removed whatever happens.
  */
 export async function runRow(plan: RowPlan, context: RowContext): Promise<RowResult> {
   const { options, fake, log } = context;
   const notes: string[] = [];
   const dbPath = join(context.dir, `${plan.id}.db`);
   const sqlite = options.store === 'sqlite';
-  const databaseUrl = sqlite ? `sqlite:${dbPath}` : options.databaseUrl!;
-  if (plan.server === 'orderly' && plan.stored > 0) {
-    if (sqlite) {
-      // Seeded once per invocation, then copied: later rounds start from the same file.
-      const seeded = join(context.dir, `seed-${plan.channel}-${plan.stored}.db`);
-      if (!existsSync(seeded)) {
-        const { ms } = await seedSqlite(seeded, { channel: plan.channel, count: plan.stored });
-        log(`  seeded ${plan.stored.toLocaleString('en-US')} customers in ${(ms / 1_000).toFixed(1)} s`);
-      }
-      copyFileSync(seeded, dbPath);
-    } else {
-      notes.push('not seeded: seeding writes SQLite files only');
-    }
+  const postgres = !sqlite && plan.server === 'orderly';
+  const database: Database = postgres
+    ? { url: options.databaseUrl!, schema: `orderly_bench_${process.pid}_${context.index}` }
+    : { url: `sqlite:${dbPath}` };
+  // PostgreSQL's own processes work for this server: their CPU is the row's too.
+  const dbLocal = postgres && onThisMachine(database.url);
+  if (postgres && !dbLocal) notes.push('the database runs on another machine: its CPU is not counted');
+  let server: Child;
+  try {
+    await seed(plan, context, database, dbPath);
+    server = await startServer(plan, context, database);
+  } catch (error) {
+    await dropSchema(database);
+    throw error;
   }
-  const server = await startServer(plan, context, databaseUrl);
   try {
     const url = server.url;
     const path = webhookPath(plan.channel);
@@ -213,6 +232,7 @@ export async function runRow(plan: RowPlan, context: RowContext): Promise<RowRes
       : Math.min(600_000, Math.ceil(Math.max(warmRate * 2, 12_000) * seconds) + options.connections);
     const source = createEventSource({ channel: plan.channel, customers, phase: 2 * context.index + 2, prebuild });
     const cpuBefore = server.cpuMs();
+    const dbCpuBefore = dbLocal ? cpuMsByName('postgres') : undefined;
     const fakeCpuBefore = context.fakeCpuMs();
     const loadCpuBefore = process.cpuUsage();
     const machineBefore = machineBusyMs();
@@ -222,9 +242,10 @@ export async function runRow(plan: RowPlan, context: RowContext): Promise<RowRes
       : await closedLoop({ url, path, connections: options.connections, source, durationMs: options.durationMs });
     const replied = await fake.waitForReplies(plan.channel, load.sent, options.drainMs);
     const cpuMs = server.cpuMs() - cpuBefore;
+    const dbCpuMs = dbCpuBefore ? cpuMsSince(dbCpuBefore, cpuMsByName('postgres')) : null;
     const fakeCpuMs = context.fakeCpuMs() - fakeCpuBefore;
     const loadCpu = process.cpuUsage(loadCpuBefore);
-    const ownMs = cpuMs + fakeCpuMs + (loadCpu.user + loadCpu.system) / 1_000;
+    const ownMs = cpuMs + (dbCpuMs ?? 0) + fakeCpuMs + (loadCpu.user + loadCpu.system) / 1_000;
     const otherCpuPct = (100 * (machineBusyMs() - machineBefore - ownMs)) / ((performance.now() - wallBefore) * cpus().length);
     if (otherCpuPct > 10) notes.push(`other processes used ${Math.round(otherCpuPct)}% of the machine's CPU during this row: its figures are skewed`);
     const rssMb = server.peakRssMb();
@@ -270,6 +291,7 @@ export async function runRow(plan: RowPlan, context: RowContext): Promise<RowRes
       cpu_us_per_event: round((cpuMs * 1_000) / Math.max(1, load.sent)),
       load_cpu_us_per_event: round((loadCpu.user + loadCpu.system) / Math.max(1, load.sent)),
       fake_cpu_us_per_event: round((fakeCpuMs * 1_000) / Math.max(1, load.sent)),
+      db_cpu_us_per_event: dbCpuMs === null ? null : round((dbCpuMs * 1_000) / Math.max(1, load.sent)),
       other_cpu_pct: round(Math.max(0, otherCpuPct), 1),
       ratio_to_baseline: null,
       rounds: 1,
@@ -278,7 +300,31 @@ export async function runRow(plan: RowPlan, context: RowContext): Promise<RowRes
   } finally {
     await server.stop();
     if (sqlite) for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
+    await dropSchema(database);
   }
+}
+
+/**
+ * Stores the row's customers before its server starts: into a copy of a SQLite file seeded
+ * once per invocation (later rounds start from the same file), or into the row's schema.
+ */
+async function seed(plan: RowPlan, context: RowContext, database: Database, dbPath: string): Promise<void> {
+  if (plan.server !== 'orderly' || plan.stored === 0) return;
+  const options = { channel: plan.channel, count: plan.stored };
+  let ms: number | undefined;
+  if (database.schema) {
+    ms = (await seedPostgres(database.url, database.schema, options)).ms;
+  } else {
+    const file = join(context.dir, `seed-${plan.channel}-${plan.stored}.db`);
+    if (!existsSync(file)) ms = (await seedSqlite(file, options)).ms;
+    copyFileSync(file, dbPath);
+  }
+  if (ms !== undefined) context.log(`  seeded ${plan.stored.toLocaleString('en-US')} customers in ${(ms / 1_000).toFixed(1)} s`);
+}
+
+/** Drops a row's PostgreSQL schema (a SQLite file is removed with the row). */
+async function dropSchema(database: Database): Promise<void> {
+  if (database.schema) await dropPostgresSchema(database.url, database.schema);
 }
 
 function round(value: number, digits = 0): number {

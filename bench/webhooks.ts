@@ -28,6 +28,15 @@ export function customerId(channel: BenchChannel, index: number): string {
 }
 
 /**
+ * `customerId` as a PostgreSQL expression of the integer column `index`, for seeding with
+ * `generate_series`.
+ * @example customerIdSql('telegram', 'i') // "(600000000 + i)::text"
+ */
+export function customerIdSql(channel: BenchChannel, index: string): string {
+  return channel === 'messenger' ? `'7' || lpad(${index}::text, 15, '0')` : `(600000000 + ${index})::text`;
+}
+
+/**
  * Which stored customer the pool's customer `j` is: with more stored than in the pool,
  * spread evenly over all of them (so lookups land all over the tables); else the first ones.
  */

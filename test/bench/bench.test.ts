@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/report.js';
 
@@ -12,13 +13,17 @@ const dir = mkdtempSync(join(tmpdir(), 'orderly-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `npm run bench -- --quick` (its script, without npm in between); resolves with its output. */
-function runQuickBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+function runQuickBench(
+  out: string,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out, ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-  return new Promise((resolveRun) => child.once('exit', (code) => resolveRun({ code, stdout, stderr })));
+  return new Promise((resolveRun) => child.once('exit', (code) => resolveRun({ code, stdout, stderr, pid: child.pid! })));
 }
 
 describe('npm run bench -- --quick', () => {
@@ -49,6 +54,39 @@ describe('npm run bench -- --quick', () => {
     expect(table[0]).toMatch(/^\| row +\| events\/s \|/);
     expect(table).toHaveLength(2 + results.rows.length);
     for (const row of results.rows) expect(run.stdout).toContain(row.name);
+  });
+});
+
+const databaseUrl = process.env['TEST_DATABASE_URL'];
+
+describe.skipIf(!databaseUrl)('npm run bench -- --quick on PostgreSQL', () => {
+  it('seeds a schema for each row, counts the database CPU, and drops the schemas after', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'results-postgres.json');
+    const run = await runQuickBench(out, ['--only', 'messenger'], { ...process.env, BENCH_DATABASE_URL: databaseUrl });
+    expect(run.code, run.stderr).toBe(0);
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+    expect(results.rows.map((row) => [row.id, row.store])).toEqual([
+      ['messenger-1k', 'postgres'],
+      ['messenger-3k', 'postgres'],
+    ]);
+    for (const row of results.rows) {
+      expect(row.sent, row.id).toBeGreaterThan(0);
+      expect(row.replied, row.id).toBe(row.sent);
+      expect(row.db_cpu_us_per_event, row.id).toEqual(expect.any(Number));
+      expect(row.notes.filter((note) => note.includes('MISMATCH')), row.id).toEqual([]);
+    }
+    expect(run.stderr).toContain('seeded 3,000 customers');
+    expect(run.stdout).toMatch(/\d+ \+ \d+ db \|/);
+
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const left = await client.query('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`orderly_bench_${run.pid}_%`]);
+      expect(left.rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
   });
 });
 

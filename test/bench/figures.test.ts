@@ -27,6 +27,7 @@ function row(id: string, events: number, extra: Partial<RowResult> = {}): RowRes
     cpu_us_per_event: 400,
     load_cpu_us_per_event: 50,
     fake_cpu_us_per_event: 30,
+    db_cpu_us_per_event: null,
     other_cpu_pct: 0,
     ratio_to_baseline: null,
     rounds: 1,
