@@ -152,16 +152,20 @@ function statusField(pid: number, field: string): number {
   }
 }
 
-/** utime + stime of /proc/<pid>/stat, in ms (Linux reports clock ticks of 1/100 s to user space). */
+/** utime + stime of /proc/<pid>/stat, in ms; NaN when the process is gone. */
 function cpuMsOf(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces: fields are counted after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return Number.NaN;
   }
+}
+
+/** utime + stime of a /proc/<pid>/stat line, in ms (Linux reports clock ticks of 1/100 s to user space). */
+function cpuMsOfStat(stat: string): number {
+  // The command name may hold spaces: fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /**
@@ -180,9 +184,7 @@ export function cpuMsByName(name: string): Map<number, number> {
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
-      const ms = cpuMsOf(Number(pid));
-      if (Number.isFinite(ms)) found.set(Number(pid), ms);
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === name) found.set(Number(pid), cpuMsOfStat(stat));
     } catch {
       // The process ended meanwhile.
     }
