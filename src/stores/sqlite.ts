@@ -20,6 +20,7 @@ import { leasePair, LocalLeases } from './local-leases.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { toCustomer, toOrder as toOrderRecord, toOutbox as toOutboxRecord, toTask } from './rows.js';
 import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.js';
+import { TickWriter } from './sqlite/tick-writer.js';
 import { migrate } from './sqlite/migrate.js';
 import { historyPruning } from './sqlite/prune-history.js';
 import {
@@ -64,11 +65,13 @@ const customerCacheSize = 20_000;
 const leasePage = 500;
 
 /**
- * The embedded store: one SQLite file in WAL mode, migrated on open. Every batch
- * (`append`, `commit`, `fireDueTasks`, `markSent`) is one IMMEDIATE transaction, so the
- * engine's group commit costs one WAL write per batch; a thread of the store's own copies
- * the WAL back into the file (see `checkpoint`). Failures reject with
- * `EngineError('STORE')`; a rejected batch has written nothing.
+ * The embedded store: one SQLite file in WAL mode, migrated on open. Every write asked for
+ * in one turn of the event loop (`append`, `commit`, `markSent`, …) runs in one IMMEDIATE
+ * transaction at the next `setImmediate`, each in a savepoint of its own (see TickWriter),
+ * so the engine's appends, commits and sends of a tick cost one WAL write together; reads
+ * answer at once. A thread of the store's own copies the WAL back into the file (see
+ * `checkpoint`). Failures reject with `EngineError('STORE')`; a rejected write has written
+ * nothing.
  * @example
  * const store = openSqliteStore('./data/orderly.db');
  * const [item] = await store.append([event]);
@@ -203,13 +206,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return { ok: true, rev: c.expectedRev + 1, outbox, inbox };
   }
 
-  const appendTx = db.transaction((events: readonly InboundEvent[]) => appendAll(events, clock()));
+  // Every write of a tick in one transaction (see TickWriter); a write undone forgets the
+  // customers it may have added.
+  const writer = new TickWriter(db, () => customers.clear());
   // One process owns a SQLite file: leases live in its memory (see `shared` on the port).
   const keyLeases = new LocalLeases(clock);
   const laneLeases = new LocalLeases(clock);
   const leases = leasePair(keyLeases, laneLeases);
 
-  const commitTx = db.transaction((commits: readonly Commit[], lease?: LeaseRenewal) => {
+  function commitAll(commits: readonly Commit[], lease?: LeaseRenewal): CommitResult[] {
     if (!lease) return commits.map(applyCommit);
     const results = commits.map((c) =>
       !keyLeases.holds(c.key, lease.owner) ? leaseLost : s.inboxStatus.get(c.seq) !== 0 ? conflict : applyCommit(c),
@@ -217,7 +222,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     const keep = commits.filter((c, i) => results[i]!.ok && !lease.release?.includes(c.key)).map((c) => c.key);
     keyLeases.renew({ ...lease, keep, release: lease.release ?? [] });
     return results;
-  });
+  }
   /** Rows of a query that pages by id, filtered by `open`, up to `limit`. */
   function filtered<R>(read: (after: number) => R[], id: (row: R) => number, open: (row: R) => boolean, after: number, limit: number): R[] {
     const found: R[] = [];
@@ -228,13 +233,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     return found;
   }
 
-  const markSentTx = db.transaction((results: readonly { id: number; platformId?: string; at: number }[]) => {
+  function markSentAll(results: readonly { id: number; platformId?: string; at: number }[]): void {
     for (const r of results) {
       s.markSent.run(r.platformId ?? null, JSON.stringify({ status: 'sent', at: r.at }), r.id);
     }
-  });
-  const pruneHistory = historyPruning(db, s);
-  const fireTx = db.transaction((now: number, limit: number) => {
+  }
+  const pruneHistory = historyPruning(s);
+  function fireDue(now: number, limit: number): InboxItem[] {
     const fired: InboxItem[] = [];
     for (const row of s.dueTasks.all(now, rows(limit))) {
       s.fireTask.run(now, row.id);
@@ -242,10 +247,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       if (item) fired.push(item);
     }
     return fired;
-  });
+  }
 
   return {
-    append: (events) => guard(() => appendTx.immediate(events)),
+    append: (events) => writer.write(() => appendAll(events, clock())),
     pending: (afterSeq, limit, owner) =>
       guard(() => {
         const toItem = (row: { seq: number; event: string }): InboxItem => ({ seq: row.seq, event: JSON.parse(row.event) as InboundEvent });
@@ -259,7 +264,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         );
         return items;
       }),
-    fail: (seq, reason) => guard(() => void s.markFailedEvent.run(reason, clock(), seq)),
+    fail: (seq, reason) => writer.write(() => void s.markFailedEvent.run(reason, clock(), seq)),
 
     load: (key) =>
       guard(() => {
@@ -267,15 +272,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         if (!row) return null;
         return { flowId: row.flow_id, flowVersion: row.flow_version, rev: row.rev, snapshot: JSON.parse(row.snapshot) };
       }),
-    commit: (commits, lease) =>
-      guard(() => {
-        try {
-          return commitTx.immediate(commits, lease);
-        } catch (error) {
-          customers.clear();
-          throw error;
-        }
-      }),
+    commit: (commits, lease) => writer.write(() => commitAll(commits, lease)),
 
     pendingOutbox: (afterId, limit, owner) =>
       guard(() => {
@@ -284,22 +281,22 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
         return filtered((after) => s.pendingOutbox.all(after, leasePage), (row) => row.id, open, afterId, limit).map(toOutbox);
       }),
     markSent: (results, lease) =>
-      guard(() => {
-        markSentTx.immediate(results);
+      writer.write(() => {
+        markSentAll(results);
         return lease ? laneLeases.renew(lease) : [];
       }),
-    markRetry: (id, availableAt, error) => guard(() => void s.markRetry.run(availableAt, error, id)),
+    markRetry: (id, availableAt, error) => writer.write(() => void s.markRetry.run(availableAt, error, id)),
     markFailed: (id, status, error, at) =>
-      guard(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
+      writer.write(() => void s.markFailed.run(status, error, JSON.stringify({ status, at, error }), id)),
     requeueFailed: (type, at, limit) =>
-      guard(() => s.requeueFailed.all(at, type, rows(limit)).map(toOutbox).sort((a, b) => a.id - b.id)),
-    messageStatus: (update) => guard(() => applyStatus(update) > 0),
+      writer.write(() => s.requeueFailed.all(at, type, rows(limit)).map(toOutbox).sort((a, b) => a.id - b.id)),
+    messageStatus: (update) => writer.write(() => applyStatus(update) > 0),
     getOutbox: (id) => guard(() => nullable(s.getOutbox.get(id), toOutbox)),
     messagesTo: (address, afterId, limit) =>
       guard(() => s.messagesTo.all(conversationKey(address), afterId, rows(limit)).map(toOutbox)),
 
     allocateOrderIds: (count) =>
-      guard(() => {
+      writer.write(() => {
         if (count <= 0) return [];
         const last = s.allocateOrderIds.get(count);
         if (last === undefined) throw new EngineError('STORE', 'the order id counter is missing');
@@ -322,13 +319,13 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     getCustomer: (id) => guard(() => nullable(s.getCustomer.get(id), toCustomer)),
 
     addTask: ({ customer, command, dueAt }) =>
-      guard(() => {
+      writer.write(() => {
         const info = s.insertTask.run(customer.channel, customer.account, customer.user, command, dueAt, clock());
         return { id: Number(info.lastInsertRowid), customer, command, dueAt, status: 0 };
       }),
-    removeTask: (id) => guard(() => s.removeTask.run(id).changes > 0),
+    removeTask: (id) => writer.write(() => s.removeTask.run(id).changes > 0),
     getTask: (id) => guard(() => nullable(s.getTask.get(id), toTask)),
-    fireDueTasks: (now, limit) => guard(() => fireTx.immediate(now, limit)),
+    fireDueTasks: (now, limit) => writer.write(() => fireDue(now, limit)),
     nextTaskAt: () => guard(() => s.nextTaskAt.get() ?? null),
 
     claimKeys: (keys, lease) =>
@@ -345,7 +342,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       guard(() => [...new Set(lanes)].flatMap((lane) => (laneLeases.take(lane, lease) ? [{ lane, pending: s.pendingOfLane.all(lane).map(toOutbox) }] : []))),
     renewLeases: (lease, names) => guard(() => leases.renew(lease, names)),
     releaseLeases: (owner, names) => guard(() => leases.release(owner, names)),
-    pruneHistory: (before, from, limit) => guard(() => pruneHistory(before, from, rows(limit))),
+    pruneHistory: (before, from, limit) => writer.write(() => pruneHistory(before, from, rows(limit))),
     outcomes: (seqs) =>
       guard(() =>
         seqs.flatMap((seq): { seq: number; outcome: 'done' | 'failed' }[] => {
@@ -358,7 +355,9 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       // The checkpointer first: the last connection to close checkpoints and removes the log.
       await checkpointer?.close();
       return guard(() => {
-        if (db.open) db.close();
+        if (!db.open) return;
+        writer.flush();
+        db.close();
       });
     },
   };

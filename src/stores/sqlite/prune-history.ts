@@ -1,20 +1,19 @@
-import type Database from 'better-sqlite3';
 import type { HistoryCursor, PruneResult } from '../../core/store.js';
 import { historyTables, reach } from '../prune.js';
 import type { Statements } from './statements.js';
 
 /**
- * The SQLite store's `pruneHistory`: one IMMEDIATE transaction per call, in which each table's
- * head rows are read and the range old enough deleted (see Store.pruneHistory).
- * @example const prune = historyPruning(db, s); prune(Date.now() - 30 * 86_400_000, { inbox: 0, outbox: 0, tasks: 0 }, 100)
+ * The SQLite store's `pruneHistory`, run in a transaction of the caller's: each table's head
+ * rows are read and the range old enough deleted (see Store.pruneHistory).
+ * @example const prune = historyPruning(s); db.transaction(prune).immediate(Date.now() - 30 * 86_400_000, { inbox: 0, outbox: 0, tasks: 0 }, 100)
  */
-export function historyPruning(db: Database.Database, s: Statements): (before: number, from: HistoryCursor, limit: number) => PruneResult {
+export function historyPruning(s: Statements): (before: number, from: HistoryCursor, limit: number) => PruneResult {
   const history = {
     inbox: { head: s.inboxHead, prune: s.pruneInbox },
     outbox: { head: s.outboxHead, prune: s.pruneOutbox },
     tasks: { head: s.tasksHead, prune: s.pruneTasks },
   };
-  const pruneTx = db.transaction((before: number, from: HistoryCursor, limit: number): PruneResult => {
+  return (before: number, from: HistoryCursor, limit: number): PruneResult => {
     const next = { ...from };
     let deleted = 0;
     let done = true;
@@ -26,6 +25,5 @@ export function historyPruning(db: Database.Database, s: Statements): (before: n
       done &&= reached.done;
     }
     return { deleted, next, done };
-  });
-  return (before, from, limit) => pruneTx.immediate(before, from, limit);
+  };
 }
