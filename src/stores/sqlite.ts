@@ -33,7 +33,10 @@ import {
 export interface SqliteStoreOptions {
   /** Milliseconds since the epoch, for arrival and failure times; tests drive it. */
   readonly clock?: () => number;
-  /** How long a write waits for another process's write lock before failing. */
+  /**
+   * How long a write waits for the write lock (another process's, or the checkpointer's
+   * for a few milliseconds) before failing; waited for off the event loop.
+   */
   readonly busyTimeoutMs?: number;
   /**
    * Who copies the write-ahead log back into the database file: a thread of the store's own
@@ -82,13 +85,16 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   const inMemory = path === ':memory:' || path === '';
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000));
   let s: Statements;
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
-    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     migrate(db, sqliteMigrations, clock());
+    // From here the tick writer waits for the lock, off the event loop (see TickWriter).
+    db.pragma('busy_timeout = 0');
     s = prepareStatements(db);
   } catch (error) {
     db.close();
@@ -208,7 +214,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 
   // Every write of a tick in one transaction (see TickWriter); a write undone forgets the
   // customers it may have added.
-  const writer = new TickWriter(db, () => customers.clear());
+  const writer = new TickWriter(db, () => customers.clear(), busyTimeoutMs);
   // One process owns a SQLite file: leases live in its memory (see `shared` on the port).
   const keyLeases = new LocalLeases(clock);
   const laneLeases = new LocalLeases(clock);
@@ -356,7 +362,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       await checkpointer?.close();
       return guard(() => {
         if (!db.open) return;
-        writer.flush();
+        writer.flush({ wait: true });
         db.close();
       });
     },

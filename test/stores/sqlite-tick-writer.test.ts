@@ -14,15 +14,16 @@ afterAll(() => {
 });
 
 /** A file with one table `t (n)`, the writer's connection and a second one that only reads. */
-function open(): { db: Database.Database; reader: Database.Database; path: string; rollbacks: { count: number }; writer: TickWriter } {
+function open(busyTimeoutMs = 0): { db: Database.Database; reader: Database.Database; path: string; rollbacks: { count: number }; writer: TickWriter } {
   const dir = mkdtempSync(join(tmpdir(), 'orderly-tick-'));
   dirs.push(dir);
   const path = join(dir, 'tick.db');
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE t (n INTEGER NOT NULL UNIQUE)');
+  db.pragma('busy_timeout = 0'); // as the store leaves it: the writer waits for the lock itself
   const rollbacks = { count: 0 };
-  const writer = new TickWriter(db, () => rollbacks.count++);
+  const writer = new TickWriter(db, () => rollbacks.count++, busyTimeoutMs);
   return { db, reader: new Database(path, { readonly: true }), path, rollbacks, writer };
 }
 
@@ -74,9 +75,8 @@ describe('TickWriter', () => {
     expect(rollbacks.count).toBe(1);
   });
 
-  it('rejects every write of the tick, having written nothing, when the transaction cannot be had', async () => {
-    const { db, path, rollbacks, writer } = open();
-    db.pragma('busy_timeout = 0');
+  it('rejects every write of the tick, having written nothing, when the lock stays taken past the timeout', async () => {
+    const { db, path, rollbacks, writer } = open(30);
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE'); // another process holds the write lock
     const results = await Promise.allSettled([writer.write(insert(db, 1)), writer.write(insert(db, 2))]);
@@ -88,6 +88,26 @@ describe('TickWriter', () => {
     // The next tick's writes go through.
     await writer.write(insert(db, 4));
     expect(count(other)).toBe(1);
+  });
+
+  it('waits for a lock another connection holds without stopping the event loop, then commits what came meanwhile', async () => {
+    const { db, path, reader, writer } = open(5_000);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE'); // a checkpoint finishing the log, or another process
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    const first = writer.write(insert(db, 1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = writer.write(insert(db, 2)); // joins the waiting transaction
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(count(reader)).toBe(0);
+    const ticksWhileLocked = ticks;
+    other.exec('COMMIT');
+    expect(await Promise.all([first, second])).toEqual([1, 1]);
+    clearInterval(ticker);
+    expect(ticksWhileLocked).toBeGreaterThan(5);
+    expect(count(reader)).toBe(2);
+    other.close();
   });
 
   it('runs what is queued at once on flush', async () => {

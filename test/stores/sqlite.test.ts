@@ -9,6 +9,7 @@ import { migrate } from '../../src/stores/sqlite/migrate.js';
 import { loadConfig } from '../../src/server/config.js';
 import { openStore } from '../../src/server/start-server.js';
 import { openSqliteStore } from '../../src/stores/sqlite.js';
+import { startCheckpointer } from '../../src/stores/sqlite/checkpointer.js';
 import { storeConformance } from './conformance.js';
 
 const dirs: string[] = [];
@@ -123,6 +124,40 @@ describe('sqlite store checkpoints on a thread of its own', () => {
     await expect.poll(() => statSync(path).size, { timeout: 10_000 }).toBeGreaterThan(size + 300 * 3_000);
     expect(await store.pending(0, 1_000)).toHaveLength(300);
     await store.close();
+  });
+
+  it('starts the log afresh under steady writes, so that it stays bounded without the writer checkpointing', async () => {
+    const walFrames = async (restartPages: number): Promise<number> => {
+      const path = join(freshDir(), 'steady.db');
+      const db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('wal_autocheckpoint = 0'); // the writer never checkpoints: only the thread
+      db.pragma('busy_timeout = 1000');
+      db.exec('CREATE TABLE t (body TEXT)');
+      const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+      const checkpointer = startCheckpointer(path, { busyMs: 5, idleMs: 5, restartPages });
+      // The thread is at work once it has copied a first commit into the file.
+      const size = statSync(path).size;
+      insert.run('x'.repeat(3_000));
+      await expect.poll(() => statSync(path).size, { timeout: 10_000 }).toBeGreaterThan(size);
+      // Then 300 transactions of ten pages or more, a millisecond apart, as a busy server
+      // commits: a PASSIVE round seldom finds the log copied whole before the next commit.
+      const ten = db.transaction(() => {
+        for (let row = 0; row < 10; row++) insert.run('x'.repeat(3_000));
+      });
+      for (let i = 0; i < 300; i++) {
+        ten();
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await checkpointer.close();
+      const frames = (statSync(`${path}-wal`).size - 32) / (4_096 + 24);
+      db.close();
+      return frames;
+    };
+    // Without a restart every commit appends to the log; with one, the log is written over.
+    const appended = await walFrames(1_000_000);
+    expect(appended).toBeGreaterThan(600);
+    expect(await walFrames(64)).toBeLessThan(appended / 3);
   });
 
   it('stops the thread on close, so the store is the last connection out and removes the log', async () => {
