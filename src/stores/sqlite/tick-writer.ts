@@ -79,7 +79,11 @@ export class TickWriter {
     this.#ran = 0;
     try {
       if (wait) this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-      outcomes = this.#all.immediate(writes);
+      try {
+        outcomes = this.#all.immediate(writes);
+      } finally {
+        if (wait) this.db.pragma('busy_timeout = 0');
+      }
     } catch (error) {
       if (!wait && this.#ran === 0 && isBusy(error) && this.#waitForLock(writes)) return;
       this.#busySince = undefined;
